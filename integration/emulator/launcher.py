@@ -100,6 +100,8 @@ def main(argv=None) -> None:
         if args.pg_dir:
             from . import postgres
             pg = postgres.start(args.pg_dir, ready["rds_endpoint_suffixes"])
+            # The launcher stops PostgreSQL on exit; the watchdog covers SIGKILL.
+            postgres.start_watchdog(pg, os.getpid())
             ready["pg"] = pg.to_json()
         line = json.dumps(ready)
         if args.ready_file:
