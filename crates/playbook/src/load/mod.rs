@@ -1,0 +1,3 @@
+//! Loading and validating a playbook file.
+
+mod decode;
