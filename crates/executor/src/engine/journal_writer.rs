@@ -1,6 +1,6 @@
 //! The executor's side of the journal: numbering, checking and writing records.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::mpsc::UnboundedSender;
 
