@@ -1,0 +1,71 @@
+//! An SDK interceptor that rejects mutating operations before they are sent.
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Rejects every operation that [`is_mutating_operation`] classifies as mutating.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOnlyGuard;
+
+/// Whether an AWS API operation can change state. Only the read-only verbs
+/// `Describe`, `List`, `Get` and `Head` pass, plus STS and IAM token reads;
+/// an unknown verb counts as mutating, so the guard fails closed.
+pub fn is_mutating_operation(operation: &str) -> bool {
+    const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Head"];
+    !READ_PREFIXES.iter().any(|prefix| operation.starts_with(prefix))
+}
+
+impl Intercept for ReadOnlyGuard {
+    fn name(&self) -> &'static str {
+        "drctl::ReadOnlyGuard"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Err("refusing an AWS call without operation metadata in a read-only run".into());
+        };
+        if is_mutating_operation(metadata.name()) {
+            return Err(format!(
+                "refusing mutating call {}:{} in a read-only run (dry run or preflight)",
+                metadata.service(),
+                metadata.name()
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_verbs_are_not_mutating() {
+        for operation in ["DescribeDBClusters", "ListObjectVersions", "GetBucketVersioning", "HeadObject"] {
+            assert!(!is_mutating_operation(operation), "{operation}");
+        }
+    }
+
+    #[test]
+    fn write_verbs_are_mutating() {
+        for operation in [
+            "RestoreDBClusterToPointInTime",
+            "CopyDBClusterSnapshot",
+            "PutObject",
+            "CopyObject",
+            "ModifyListener",
+            "RegisterTargets",
+            "DeleteDBCluster",
+        ] {
+            assert!(is_mutating_operation(operation), "{operation}");
+        }
+    }
+}
