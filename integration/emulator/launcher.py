@@ -9,6 +9,7 @@ given. PostgreSQL started with --pg-dir is stopped on the way out.
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -66,6 +67,7 @@ def main(argv=None) -> None:
     parser.add_argument("--pg-dir", help="start a throwaway TLS PostgreSQL under this directory")
     parser.add_argument("--detach", action="store_true", help="keep running when the parent process exits")
     parser.add_argument("--ready-file", help="also write the ready JSON to this file")
+    parser.add_argument("--remove-on-exit", help="delete this directory (e.g. the PostgreSQL one's parent) on exit")
     args = parser.parse_args(argv)
 
     time_scale = args.time_scale if args.time_scale is not None else _env_time_scale()
@@ -101,7 +103,7 @@ def main(argv=None) -> None:
             from . import postgres
             pg = postgres.start(args.pg_dir, ready["rds_endpoint_suffixes"])
             # The launcher stops PostgreSQL on exit; the watchdog covers SIGKILL.
-            postgres.start_watchdog(pg, os.getpid())
+            postgres.start_watchdog(pg, os.getpid(), args.remove_on_exit)
             ready["pg"] = pg.to_json()
         line = json.dumps(ready)
         if args.ready_file:
@@ -122,6 +124,8 @@ def main(argv=None) -> None:
         if pg is not None:
             pg.stop()
         server.shutdown()
+        if args.remove_on_exit:
+            shutil.rmtree(args.remove_on_exit, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Stop a throwaway PostgreSQL once the process that owns it has exited.
 
-Usage: python -m emulator.pg_watchdog WATCHED_PID CLUSTER_DIR [RUN_AS_USER]
+Usage: python -m emulator.pg_watchdog WATCHED_PID CLUSTER_DIR [RUN_AS_USER [REMOVE_DIR]]
 """
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,11 +32,14 @@ def _alive(pid: int) -> bool:
 def main() -> None:
     watched, directory = int(sys.argv[1]), Path(sys.argv[2])
     run_as = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+    remove = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
     while _alive(watched):
         if not (directory / "data" / "postmaster.pid").exists():
             return
         time.sleep(POLL_SECONDS)
     stop_directory(directory, run_as)
+    if remove:
+        shutil.rmtree(remove, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -171,11 +171,14 @@ def start(directory: str, rds_endpoint_suffixes: dict) -> PgServer:
     return server
 
 
-def start_watchdog(server: PgServer, watched_pid: int) -> None:
-    """Stop the server when `watched_pid` exits, even if that process is killed with SIGKILL."""
+def start_watchdog(server: PgServer, watched_pid: int, remove_on_exit: str | None = None) -> None:
+    """Stop the server when `watched_pid` exits, even if that process is killed with SIGKILL.
+
+    The watchdog also deletes `remove_on_exit` then, when given.
+    """
     server.watchdog = subprocess.Popen(
         [sys.executable, "-m", "emulator.pg_watchdog", str(watched_pid), str(server.directory),
-         server.run_as or ""],
+         server.run_as or "", remove_on_exit or ""],
         cwd=str(Path(__file__).resolve().parent.parent), start_new_session=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

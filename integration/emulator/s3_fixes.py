@@ -16,7 +16,7 @@ def fix_response(request: AwsRequest, status: int, headers: list, body: bytes):
         # AWS answers with a VersioningConfiguration root element, and the Rust SDK
         # rejects any other root. moto serializes its output shape's name instead.
         text = body.decode("utf-8", "replace")
-        fields = "".join(re.findall(r"<(Status|MfaDelete)>[^<]*</\1>", text))
+        fields = "".join(m.group(0) for m in re.finditer(r"<(Status|MfaDelete)>[^<]*</\1>", text))
         if "<VersioningConfiguration" not in text:
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
                     f'<VersioningConfiguration xmlns="{_S3_NAMESPACE}">{fields}</VersioningConfiguration>').encode()
