@@ -450,7 +450,9 @@ impl Coordinator {
         }
         match result? {
             StepResult::Succeeded(action) => {
-                self.actions.insert(id, action);
+                if let Some(action) = action {
+                    self.actions.insert(id, action);
+                }
             }
             StepResult::Failed => self.on_step_failed(&id),
             StepResult::Skipped | StepResult::Interrupted => {}

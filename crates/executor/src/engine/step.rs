@@ -19,7 +19,9 @@ use crate::plan::{RetryPolicy, StepSpec};
 
 /// How a step task ended, as seen by the coordinator.
 pub(crate) enum StepResult {
-    Succeeded(Arc<dyn Action>),
+    /// The action is `None` when the step's outputs were already journalled
+    /// before a crash and it was only marked succeeded.
+    Succeeded(Option<Arc<dyn Action>>),
     Failed,
     Skipped,
     /// Stopped by a cancel before finishing. The step stays resumable.
@@ -32,11 +34,22 @@ pub(crate) enum StepResult {
 /// the run must stop when it can no longer record what it does.
 pub(crate) async fn execute_step(shared: Arc<Shared>, spec: StepSpec) -> Result<StepResult, JournalError> {
     let id = spec.id.clone();
-    let (status, approved, first_started) = shared.journal.with_state(|state| {
+    let (status, approved, first_started, finished_outputs) = shared.journal.with_state(|state| {
         let step = &state.steps[&id];
         let approved = matches!(step.approval, Some(ApprovalDecision::Granted { .. }));
-        (step.status, approved, step.started_at)
+        (step.status, approved, step.started_at, step.outputs.clone())
     });
+
+    // A crash between the `output` and `step_succeeded` records: the action
+    // finished and its outputs are durable, so only the success is missing.
+    if let (StepStatus::Running, Some(outputs)) = (status, finished_outputs) {
+        let entry = shared.journal.append(Record::StepSucceeded { step: id.clone() })?;
+        let duration = first_started.map(|start| crate::clock::elapsed_between(start, entry.time)).unwrap_or_default();
+        let attempts = shared.journal.with_state(|state| state.steps[&id].attempts);
+        info!("step finished before the crash; recorded its success");
+        shared.events.emit(Event::StepSucceeded { step_id: id, duration, attempts, outputs });
+        return Ok(StepResult::Succeeded(None));
+    }
     let resumed = status == StepStatus::Running;
     let cancel = shared.cancel.signal(if spec.always { CancelLevel::Abort } else { CancelLevel::Cancel });
 
@@ -100,7 +113,7 @@ pub(crate) async fn execute_step(shared: Arc<Shared>, spec: StepSpec) -> Result<
     let attempts = run_attempts(&shared, &spec, &action, &cancel, started_at, deadline);
     match tokio::time::timeout_at(deadline_instant, attempts).await {
         Ok(result) => result.map(|end| match end {
-            AttemptsEnd::Succeeded => StepResult::Succeeded(action),
+            AttemptsEnd::Succeeded => StepResult::Succeeded(Some(action)),
             AttemptsEnd::Failed => StepResult::Failed,
             AttemptsEnd::Interrupted => StepResult::Interrupted,
         }),
