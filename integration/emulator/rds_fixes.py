@@ -88,6 +88,18 @@ def install() -> None:
     rds.DBCluster.latest_restorable_time = property(latest_restorable_time)
     rds.DBCluster.earliest_restorable_time = property(earliest_restorable_time, lambda self, value: None)
 
+    # moto names a new cluster's automated snapshot rds:<id>-<minute>, so re-creating
+    # an identifier within the same minute (say after a delete) failed with
+    # DBClusterSnapshotAlreadyExistsFault. AWS has no such collision.
+    original_save_backup = rds.DBCluster.save_automated_backup
+
+    def save_automated_backup(self):
+        snapshot_id = f"rds:{self.db_cluster_identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
+        if snapshot_id not in self.backend.cluster_snapshots:
+            original_save_backup(self)
+
+    rds.DBCluster.save_automated_backup = save_automated_backup
+
     backend = rds.RDSBackend
 
     original_create_cluster = backend.create_db_cluster

@@ -260,3 +260,27 @@ async fn endpoints_follow_region_pattern() {
     );
     assert_eq!(endpoint.port(), Some(5432));
 }
+
+#[tokio::test]
+async fn deleted_cluster_id_can_be_reused() {
+    let client = rds(&Estate::shared().tenant("recreate"), "eu-west-2").await;
+    let id = restored_cluster(&client, "recreate").await;
+    client
+        .delete_db_cluster()
+        .db_cluster_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+    wait_until(&id, None, Duration::from_secs(30), || cluster_status(&client, &id)).await;
+
+    // Within the same minute as the first restore: moto's automated snapshot name collided here.
+    client
+        .restore_db_cluster_from_snapshot()
+        .db_cluster_identifier(&id)
+        .snapshot_identifier("dsit-litellm-rds-pg-prod-pre-upgrade")
+        .engine("aurora-postgresql")
+        .send()
+        .await
+        .expect("restore under the identifier of a deleted cluster");
+}
