@@ -3,6 +3,7 @@
 mod clients;
 mod error;
 mod read_only;
+pub mod rds;
 mod wait;
 
 pub use clients::{AwsClients, CallerIdentity};
