@@ -1,6 +1,6 @@
 //! The contract between the executor and the code that does the work.
 //!
-//! The executor knows nothing of AWS. For each step it asks a
+//! The executor has no AWS code. For each step it asks a
 //! [`StepResolver`] for an [`Action`] just before the step runs, then calls
 //! the action through this trait, journalling around every call.
 
@@ -25,14 +25,14 @@ pub trait StepResolver: Send + Sync {
     /// recorded so far by finished steps (keyed by step id). The caller
     /// resolves expressions and conditions here.
     ///
-    /// Also called for a step that succeeded before a crash when that step
-    /// must be undone after a resume; `outputs` then contains its own outputs too.
+    /// Also called for a step that succeeded before a crash and must be
+    /// undone after a resume. `outputs` then contains its own outputs too.
     ///
     /// An error fails the step without running it.
     async fn prepare(&self, step: &StepSpec, outputs: &HashMap<String, Outputs>) -> Result<Prepared, ActionError>;
 }
 
-/// What the resolver decided for a step.
+/// The resolver's decision for a step.
 pub enum Prepared {
     /// Do not run the step. Dependents still run: a skip by condition is not a failure.
     Skip { reason: String },
@@ -65,7 +65,7 @@ pub trait Action: Send + Sync {
     /// One line saying what the step will do, used in approval prompts and dry runs.
     fn describe(&self) -> String;
 
-    /// Says what `run` would do, using read-only calls only. Each line becomes
+    /// Lists what `run` would do, using read-only calls only. Each line becomes
     /// part of the step's outputs in a dry run.
     async fn dry_run(&self, cx: &StepContext) -> Result<Vec<String>, ActionError>;
 
@@ -77,7 +77,7 @@ pub trait Action: Send + Sync {
     async fn undo(&self, cx: &StepContext, outputs: &Outputs) -> Result<(), ActionError>;
 }
 
-/// How an error should be handled.
+/// Handling class of an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
@@ -139,7 +139,7 @@ pub trait Approver: Send + Sync {
     async fn approve(&self, step: &StepSpec, description: &str) -> ApprovalDecision;
 }
 
-/// The answer of an [`Approver`].
+/// The decision of an [`Approver`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum ApprovalDecision {
@@ -147,7 +147,7 @@ pub enum ApprovalDecision {
     Granted { by: String },
     /// The step fails without running.
     Denied,
-    /// Nobody can answer now (for example no terminal). The run stops at the
+    /// No approver is reachable now (for example no terminal). The run stops at the
     /// gate with outcome `AwaitingApproval` and can be resumed.
     Unavailable,
 }

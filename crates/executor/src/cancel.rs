@@ -50,7 +50,7 @@ impl CancelHandle {
         *self.sender.borrow()
     }
 
-    /// A signal that fires once the level reaches `threshold`.
+    /// Returns a signal that fires once the level reaches `threshold`.
     pub fn signal(&self, threshold: CancelLevel) -> CancelSignal {
         CancelSignal { receiver: self.sender.subscribe(), threshold }
     }

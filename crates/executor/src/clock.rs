@@ -15,7 +15,7 @@ pub struct RunClock {
 }
 
 impl RunClock {
-    /// A clock that reads `wall_start` now.
+    /// Starts a clock that reads `wall_start` now.
     pub fn starting_at(wall_start: DateTime<Utc>) -> Self {
         RunClock { wall_start, instant_start: Instant::now() }
     }
@@ -25,7 +25,7 @@ impl RunClock {
         self.wall_start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
     }
 
-    /// The tokio instant matching a wall-clock time of this clock.
+    /// Converts a wall-clock time of this clock to a tokio instant.
     pub fn instant_at(&self, time: DateTime<Utc>) -> Instant {
         match (time - self.wall_start).to_std() {
             Ok(offset) => self.instant_start + offset,

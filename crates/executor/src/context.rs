@@ -1,4 +1,4 @@
-//! What an action sees of the run while it executes.
+//! The view of the run that an action gets while it executes.
 
 use std::sync::Arc;
 
@@ -105,17 +105,17 @@ impl StepContext {
     }
 
     fn append(&self, record: Record) -> Result<(), ActionError> {
-        // A journal failure is fatal for the step; the executor also sees
-        // the poisoned journal and stops the run.
+        // A journal failure is fatal for the step. The executor also checks
+        // for the poisoned journal and stops the run.
         self.journal
             .append(record)
             .map(|_| ())
             .map_err(|error| ActionError::fatal(format!("failed to journal for step {}: {error}", self.step_id)))
     }
 
-    /// A context for unit tests of actions, outside any executor: an
-    /// in-memory journal holding one running step `step_id`, and a
-    /// cancellation the returned handle controls.
+    /// Builds a context for unit tests of actions, outside any executor.
+    /// Its in-memory journal contains one running step `step_id`, and the
+    /// returned handle controls its cancellation.
     pub fn for_tests(step_id: &str, mode: &str) -> (StepContext, CancelHandle) {
         let clock = RunClock::starting_at(Utc::now());
         let now = clock.now();

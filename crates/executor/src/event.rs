@@ -1,5 +1,5 @@
-//! Events for reporters. The executor sends them on an unbounded channel
-//! and never waits for a reader; a dropped receiver is ignored.
+//! Events for reporters. The executor sends them on an unbounded channel,
+//! so it never waits for a reader, and it ignores a dropped receiver.
 
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ pub struct RtoForecast {
     /// Time since the incident started.
     #[serde(rename = "elapsed_ms", with = "duration_ms")]
     pub elapsed: Duration,
-    /// Longest remaining chain of expected step durations.
+    /// Maximum total of expected durations over the remaining dependency chains.
     #[serde(rename = "remaining_ms", with = "duration_ms")]
     pub remaining: Duration,
     /// `elapsed + remaining`: the projected recovery time.

@@ -2,8 +2,8 @@
 //!
 //! The executor runs the steps of a [`RunPlan`] through the [`Action`] and
 //! [`StepResolver`] traits, records every step transition in an append-only
-//! journal before acting on it, and reports progress as [`Event`]s. It knows
-//! nothing of AWS, playbook files or terminals.
+//! journal before acting on it, and reports progress as [`Event`]s. It has no
+//! code for AWS, playbook files or terminals.
 
 mod action;
 mod cancel;

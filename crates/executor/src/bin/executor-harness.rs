@@ -161,8 +161,8 @@ impl Action for MarkerAction {
         let path = self.resource_path();
         let notes = cx.notes();
 
-        // Adopt what an earlier attempt created: the intent note says a
-        // creation may have happened, the file says it did.
+        // Adopt what an earlier attempt created. The intent note means a
+        // creation may have happened, and the file proves it did.
         let adopted = notes.contains_key("intent") && path.exists();
         if adopted {
             self.log("adopt")?;

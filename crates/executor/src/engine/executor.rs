@@ -48,8 +48,8 @@ pub struct Executor {
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub run_id: String,
-    /// How the run ended, as journalled in `run_finished`. `None` when an
-    /// abort stopped it at once; the journal is then resumable.
+    /// Outcome journalled in `run_finished`, or `None` when an abort stopped
+    /// the run at once and left the journal resumable.
     pub outcome: Option<RunOutcome>,
     pub manual_actions: Vec<ManualAction>,
     /// The state rebuilt from every record, as [`replay`] would return it.
@@ -79,13 +79,13 @@ impl Executor {
         self
     }
 
-    /// How often the RTO forecast is refreshed while nothing else happens. Default 10 s.
+    /// Sets how often the RTO forecast is refreshed while no step ends. Default 10 s.
     pub fn with_forecast_interval(mut self, interval: Duration) -> Self {
         self.forecast_interval = interval.max(Duration::from_millis(1));
         self
     }
 
-    /// The handle that cancels runs of this executor.
+    /// Returns the handle that cancels runs of this executor.
     pub fn cancel_handle(&self) -> CancelHandle {
         self.cancel.clone()
     }
@@ -119,8 +119,8 @@ impl Executor {
     /// Continues a run from its journal in `store`.
     ///
     /// Rejects a journal whose playbook hash or step ids differ from `plan`.
-    /// Steps that finished are not run again; a step that started but did
-    /// not finish is entered again through `run`, with its notes, so its
+    /// Steps that finished are not run again. A step that started but did
+    /// not finish is entered again through `run` with its notes, so its
     /// action can adopt what the earlier attempt created. A torn last line
     /// is removed first. RTO is still measured from the journalled incident time.
     pub async fn resume(&self, mut store: Box<dyn JournalStore>, plan: RunPlan) -> Result<RunReport, ExecutorError> {
@@ -193,6 +193,8 @@ struct Coordinator {
     specs: HashMap<String, StepSpec>,
     in_flight: JoinSet<(String, Result<StepResult, JournalError>)>,
     running: HashSet<String>,
+    /// Step id of each task, so a panicked task can be matched to its step.
+    task_steps: HashMap<tokio::task::Id, String>,
     actions: HashMap<String, Arc<dyn Action>>,
     /// Set by the first cancel: only `always` steps start.
     cancelled: bool,
@@ -216,6 +218,7 @@ impl Coordinator {
             specs,
             in_flight: JoinSet::new(),
             running: HashSet::new(),
+            task_steps: HashMap::new(),
             actions: HashMap::new(),
             cancelled: false,
             gate: None,
@@ -272,7 +275,7 @@ impl Coordinator {
             }
 
             tokio::select! {
-                joined = self.in_flight.join_next() => {
+                joined = self.in_flight.join_next_with_id() => {
                     if let Some(joined) = joined {
                         self.on_step_end(joined)?;
                     }
@@ -417,29 +420,36 @@ impl Coordinator {
         let span = info_span!("step", run_id = %self.plan.run_id, step_id = %id);
         let shared = self.shared.clone();
         self.running.insert(id.clone());
-        self.in_flight.spawn(
+        let task_id = id.clone();
+        let handle = self.in_flight.spawn(
             async move {
                 let result = execute_step(shared, spec).await;
-                (id, result)
+                (task_id, result)
             }
             .instrument(span),
         );
+        self.task_steps.insert(handle.id(), id);
     }
 
-    fn on_step_end(&mut self, joined: Result<(String, Result<StepResult, JournalError>), tokio::task::JoinError>) -> Result<(), ExecutorError> {
+    fn on_step_end(&mut self, joined: Result<(tokio::task::Id, (String, Result<StepResult, JournalError>)), tokio::task::JoinError>) -> Result<(), ExecutorError> {
         let (id, result) = match joined {
-            Ok(pair) => pair,
+            Ok((task_id, pair)) => {
+                self.task_steps.remove(&task_id);
+                pair
+            }
             Err(join_error) => {
                 // A panicking action is a bug in the action; fail its step
                 // so the run goes on under the step's failure policy.
-                let Some(id) = self.find_panicked_step() else {
-                    return Err(JournalError::Inconsistent(format!("a step task ended without its id: {join_error}")).into());
+                let Some(id) = self.task_steps.get(&join_error.id()).cloned() else {
+                    return Err(JournalError::Inconsistent(format!("an unknown step task ended: {join_error}")).into());
                 };
                 error!(step_id = %id, error = %join_error, "step task panicked");
                 let error = ActionError::fatal(format!("the action panicked: {join_error}"));
-                let attempts = self.shared.journal.with_state(|state| state.steps[&id].attempts);
-                self.shared.journal.append(Record::StepFailed { step: id.clone(), error: error.clone() })?;
-                self.shared.events.emit(Event::StepFailed { step_id: id.clone(), error, attempts });
+                let (attempts, status) = self.shared.journal.with_state(|state| (state.steps[&id].attempts, state.steps[&id].status));
+                if !status.is_terminal() {
+                    self.shared.journal.append(Record::StepFailed { step: id.clone(), error: error.clone() })?;
+                    self.shared.events.emit(Event::StepFailed { step_id: id.clone(), error, attempts });
+                }
                 (id, Ok(StepResult::Failed))
             }
         };
@@ -462,17 +472,6 @@ impl Coordinator {
             }
         }
         Ok(())
-    }
-
-    /// The ids of step tasks are only known from their results, so a panic
-    /// is matched to the running step whose task is gone from the set.
-    fn find_panicked_step(&self) -> Option<String> {
-        let states: Vec<(String, StepStatus)> = self.shared.journal.with_state(|state| {
-            self.running.iter().map(|id| (id.clone(), state.steps[id].status)).collect()
-        });
-        // NOTE: with several steps running, a panic cannot be told apart
-        // from its neighbours here; the first non-terminal one is blamed.
-        states.into_iter().find(|(_, status)| !status.is_terminal()).map(|(id, _)| id)
     }
 
     fn on_step_failed(&mut self, id: &str) {
@@ -515,7 +514,7 @@ impl Coordinator {
                 self.manual_actions = manual;
                 self.unwind_pending = None;
             }
-            // The loop sees the cancel and finishes without the rest of the undo.
+            // The loop then finds the cancel and finishes without the rest of the undo.
             UnwindEnd::Interrupted => {}
         }
         Ok(())

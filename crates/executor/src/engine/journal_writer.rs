@@ -14,8 +14,8 @@ use crate::journal::store::JournalStore;
 /// Writes records in order and keeps the [`RunState`] they produce.
 ///
 /// Each record is first applied to a copy of the state, so a record that
-/// breaks the state machine is rejected before it reaches storage; then it
-/// is written and fsynced; only then does the live state change. After a
+/// breaks the state machine is rejected before it reaches storage. Then it
+/// is written and fsynced, and only then does the live state change. After a
 /// storage error the journal is poisoned and rejects every later record,
 /// because the executor must not act on steps it can no longer log.
 ///
@@ -90,8 +90,9 @@ impl Journal {
     }
 }
 
-/// Where events go. Sending never blocks and a closed receiver is ignored,
-/// so a slow or gone reporter cannot stall a recovery.
+/// Destination of events. It sends on an unbounded channel, which never
+/// blocks, and ignores a closed receiver, so a slow or gone reporter cannot
+/// stall a recovery.
 #[derive(Clone, Default)]
 pub(crate) struct EventSink {
     sender: Option<UnboundedSender<Event>>,

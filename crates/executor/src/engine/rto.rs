@@ -74,8 +74,8 @@ fn remaining_path(
 }
 
 /// Returns the warnings a forecast newly crosses, in order (warning before
-/// breach). Each level is raised once per run; `raised` holds the levels
-/// already journalled, including by earlier processes.
+/// breach). Each level is raised once per run, so `raised` contains the
+/// levels already journalled, including by earlier processes.
 pub(crate) fn new_warnings(forecast: &RtoForecast, raised: &HashSet<RtoLevel>) -> Vec<RtoWarning> {
     let mut warnings = Vec::new();
     let levels = [(RtoLevel::Warning, forecast.warning), (RtoLevel::Breach, forecast.target)];

@@ -17,7 +17,7 @@ use crate::journal::record::{Record, SkipCause};
 use crate::journal::state::StepStatus;
 use crate::plan::{RetryPolicy, StepSpec};
 
-/// How a step task ended, as seen by the coordinator.
+/// The end of a step task, reported to the coordinator.
 pub(crate) enum StepResult {
     /// The action is `None` when the step's outputs were already journalled
     /// before a crash and it was only marked succeeded.
@@ -77,7 +77,7 @@ pub(crate) async fn execute_step(shared: Arc<Shared>, spec: StepSpec) -> Result<
     };
     let description = action.describe();
 
-    // 2. Approval gate. A dry run changes nothing, so it asks nobody.
+    // 2. Approval gate. A dry run changes nothing, so it requests no approval.
     if spec.approval && !shared.dry_run && status == StepStatus::Pending && !approved {
         shared.events.emit(Event::ApprovalWaiting { step_id: id.clone(), description: description.clone() });
         let decision = tokio::select! {

@@ -4,8 +4,8 @@
 //! Steps are undone one at a time in reverse order of success. A step
 //! succeeds only after everything it needs succeeded, so this order undoes
 //! every dependent before the steps it depends on. When an undo fails, the
-//! steps that failed step needs (its ancestors) are left alone, because
-//! undoing them under a live dependent could break it; each is listed as a
+//! steps it needs (its ancestors) are left alone, because undoing them
+//! under a live dependent could break it. Each of them is listed as a
 //! manual action instead.
 
 use std::collections::{HashMap, HashSet};
@@ -31,7 +31,7 @@ pub(crate) enum UnwindEnd {
 }
 
 /// Undoes every succeeded, non-`always` step not yet undone. `actions`
-/// holds the actions of steps that ran in this process; the others are
+/// contains the actions of steps that ran in this process; the others are
 /// prepared again through the resolver.
 pub(crate) async fn unwind(
     shared: &Shared,

@@ -2,7 +2,7 @@
 //! recovery targets.
 //!
 //! Locks are `flock(2)` locks taken through `fs4`. The kernel releases them
-//! when the process exits, so a crashed run never leaves a stale lock; the
+//! when the process exits, so a crashed run never leaves a stale lock. The
 //! holder text written into the file is only for messages.
 
 use std::fs::{File, OpenOptions};

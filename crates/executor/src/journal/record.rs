@@ -23,7 +23,7 @@ pub struct JournalEntry {
     pub record: Record,
 }
 
-/// What happened. The per-step order is checked by [`replay`](crate::replay).
+/// The event a line records. The per-step order is checked by [`replay`](crate::replay).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
@@ -64,7 +64,7 @@ pub enum Record {
 }
 
 impl Record {
-    /// The step this record is about, if any.
+    /// Returns the step this record is about, if any.
     pub fn step(&self) -> Option<&str> {
         match self {
             Record::StepStarted { step, .. }
@@ -129,7 +129,7 @@ pub enum ResourceEvent {
     Deleted,
 }
 
-/// Why a step did not run.
+/// Cause of a skipped step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipCause {
@@ -148,7 +148,7 @@ impl SkipCause {
     }
 }
 
-/// How the run ended.
+/// Final result of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunOutcome {

@@ -27,6 +27,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::action::{ActionError, ApprovalDecision, Outputs};
+use crate::plan::StepSpec;
 use crate::journal::record::{
     InterruptReason, JournalEntry, ManualAction, Record, ResourceRecord, RtoWarning, RunHeader, RunOutcome, SkipCause,
 };
@@ -68,7 +69,7 @@ pub struct FailedAttempt {
     pub retry_in: Option<Duration>,
 }
 
-/// Everything the journal says about one step.
+/// The journalled state of one step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepState {
     pub id: String,
@@ -90,12 +91,17 @@ pub struct StepState {
     pub undo: UndoStatus,
     /// Sequence number of the `step_succeeded` record, which orders undo.
     pub succeeded_seq: Option<u64>,
+    /// The step's RTO share and typical duration, copied from the header.
+    pub budget: Option<Duration>,
+    pub expected: Option<Duration>,
 }
 
 impl StepState {
-    fn new(id: &str) -> Self {
+    fn new(spec: &StepSpec) -> Self {
         StepState {
-            id: id.to_string(),
+            id: spec.id.clone(),
+            budget: spec.budget,
+            expected: spec.expected,
             status: StepStatus::Pending,
             description: None,
             started_at: None,
@@ -161,7 +167,7 @@ impl RunState {
         if entry.seq != 1 {
             return Err(format!("the run_header has seq {}, expected 1", entry.seq));
         }
-        let steps = header.steps.iter().map(|spec| (spec.id.clone(), StepState::new(&spec.id))).collect();
+        let steps = header.steps.iter().map(|spec| (spec.id.clone(), StepState::new(spec))).collect();
         Ok(RunState {
             header: header.clone(),
             steps,
@@ -186,7 +192,7 @@ impl RunState {
     }
 
     /// Checks `entry` against the state machine and applies it. On error the
-    /// state is unchanged and the message says which rule was broken.
+    /// state is unchanged and the message names the broken rule.
     pub fn apply(&mut self, entry: &JournalEntry) -> Result<(), String> {
         if entry.seq != self.last_seq + 1 {
             return Err(format!("seq {} follows seq {}, expected {}", entry.seq, self.last_seq, self.last_seq + 1));

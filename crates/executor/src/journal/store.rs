@@ -23,7 +23,7 @@ pub trait JournalStore: Send {
     /// then makes it durable.
     fn append(&mut self, line: &str) -> Result<(), JournalError>;
 
-    /// Where the journal lives, for messages.
+    /// Returns the journal's location, for messages.
     fn location(&self) -> String;
 }
 
@@ -52,7 +52,7 @@ pub struct FileStore {
 
 impl FileStore {
     /// Creates the journal of a new run. Fails with `AlreadyExists` when the
-    /// run already has records, and with `Locked` when another process holds the run.
+    /// run already has records, and with `Locked` when another process has the run locked.
     pub fn create(state_dir: &Path, run_id: &str) -> Result<Self, JournalError> {
         let store = Self::open_locked(state_dir, run_id)?;
         let len = store.file.metadata().map_err(|source| store.io("inspect the journal", source))?.len();

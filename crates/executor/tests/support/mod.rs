@@ -27,6 +27,8 @@ pub struct Script {
     pub skip: Option<String>,
     /// Wait for cancellation (or for ever) instead of finishing.
     pub hang: bool,
+    /// Panic inside `run`.
+    pub panic: bool,
 }
 
 /// The fake world: scripts per step and a log of every call.
@@ -104,6 +106,7 @@ impl Action for FakeAction {
         cx.progress("working", Some(50.0));
         cx.record_note(format!("intent-{}", cx.attempt()), serde_json::json!(self.id)).await?;
 
+        assert!(!script.panic, "scripted panic in step {}", self.id);
         let result = if script.hang {
             cx.cancelled().await;
             Err(ActionError::cancelled("stopped by cancel"))
@@ -137,11 +140,11 @@ impl Action for FakeAction {
     }
 }
 
-/// Answers approvals from a fixed table; unknown steps get `Unavailable`.
+/// Approver that returns decisions from a fixed table, and `Unavailable` for unknown steps.
 #[derive(Default)]
 pub struct TableApprover {
     pub decisions: Mutex<HashMap<String, ApprovalDecision>>,
-    pub asked: Mutex<Vec<String>>,
+    pub requested: Mutex<Vec<String>>,
 }
 
 impl TableApprover {
