@@ -158,7 +158,7 @@ impl TableApprover {
 #[async_trait]
 impl Approver for TableApprover {
     async fn approve(&self, step: &StepSpec, _description: &str) -> ApprovalDecision {
-        self.asked.lock().unwrap().push(step.id.clone());
+        self.requested.lock().unwrap().push(step.id.clone());
         self.decisions.lock().unwrap().get(&step.id).cloned().unwrap_or(ApprovalDecision::Unavailable)
     }
 }
