@@ -170,3 +170,19 @@ impl StepContext {
         (cx, handle)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn test_context_journals_notes() {
+        let (cx, cancel) = StepContext::for_tests("restore", "drill");
+        cx.record_note("intent", serde_json::json!("cluster-1")).await.unwrap();
+        assert_eq!(cx.notes()["intent"], serde_json::json!("cluster-1"));
+        assert!(!cx.is_cancelled());
+        cancel.cancel();
+        assert!(cx.is_cancelled());
+        cx.cancelled().await;
+    }
+}

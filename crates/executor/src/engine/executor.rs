@@ -85,7 +85,8 @@ impl Executor {
         self
     }
 
-    /// Returns the handle that cancels runs of this executor.
+    /// Returns the handle that cancels runs of this executor. A cancel stays
+    /// in effect for later runs, so build a new `Executor` for each run.
     pub fn cancel_handle(&self) -> CancelHandle {
         self.cancel.clone()
     }
