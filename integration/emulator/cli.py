@@ -23,7 +23,7 @@ READY = RUN / "estate.json"
 LOG = RUN / "launcher.log"
 PG_DIR = RUN / "pg"
 
-# Dummy credentials: the emulator accepts any, and AWS never sees these.
+# Dummy credentials: the emulator accepts any, and they are valid nowhere else.
 ACCESS_KEY = "AKIAESTATELOCAL00000"
 SECRET_KEY = "estate-local-secret-key"
 START_TIMEOUT_SECONDS = 120

@@ -113,7 +113,7 @@ class FaultRules:
             return [r.to_json() for r in self._rules]
 
     def decide(self, request: AwsRequest) -> tuple[float, str | None]:
-        """Return the latency to add in ms and the error kind to answer with, if any."""
+        """Return the latency to add in ms and the error kind to respond with, if any."""
         latency = 0.0
         error = None
         with self._lock:

@@ -1,6 +1,6 @@
 """Start the emulated estate: moto's server in-process, patched, on a loopback port.
 
-Prints one JSON line on stdout once the server answers (endpoint, port, pid,
+Prints one JSON line on stdout once the server is ready (endpoint, port, pid,
 and when requested the seeded ids and the PostgreSQL connection), then serves
 until SIGTERM or SIGINT, or until its parent process dies unless --detach is
 given. PostgreSQL started with --pg-dir is stopped on the way out.

@@ -141,8 +141,8 @@ def install() -> None:
         snapshot = self.describe_db_cluster_snapshots(
             db_cluster_identifier=None, db_snapshot_identifier=from_snapshot_id)[0]
         new_cluster_props = copy.copy(snapshot.cluster.get_cfg())
+        # AWS does not carry deletion protection over from the snapshot's cluster.
         new_cluster_props["deletion_protection"] = False
-        new_cluster_props.pop("tags", None)
         for key, value in overrides.items():
             if value is not None:
                 new_cluster_props[key] = value
@@ -151,7 +151,7 @@ def install() -> None:
     backend.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
 
     # An encrypted snapshot copied from another region must name a KMS key of the
-    # destination region, because KMS keys never leave their region.
+    # destination region, because a single-region KMS key works only in its own region.
     original_copy = backend.copy_db_cluster_snapshot
 
     def copy_db_cluster_snapshot(self, source_db_cluster_snapshot_identifier,

@@ -13,8 +13,8 @@ def fix_response(request: AwsRequest, status: int, headers: list, body: bytes):
         return status, headers, body
 
     if request.operation == "GetBucketVersioning":
-        # AWS answers with a VersioningConfiguration root element, and the Rust SDK
-        # rejects any other root. moto serializes its output shape's name instead.
+        # AWS returns a VersioningConfiguration root element, and the Rust SDK
+        # rejects any other root. moto 5.2.5 sends GetBucketVersioningResponse instead.
         text = body.decode("utf-8", "replace")
         fields = "".join(m.group(0) for m in re.finditer(r"<(Status|MfaDelete)>[^<]*</\1>", text))
         if "<VersioningConfiguration" not in text:

@@ -104,7 +104,7 @@ def versions(ids: dict) -> list[bytes]:
 
 
 def workspace_version(ids: dict) -> bytes:
-    """A small state of the `staging` workspace, with its own lineage."""
+    """Return a small state of the `staging` workspace, with its own lineage."""
     state = {"version": 4, "terraform_version": TERRAFORM_VERSION, "serial": 3,
              "lineage": "c0a8e1d2-7f3b-4c59-a6e4-2b9d8f1c3e70", "outputs": {},
              "resources": _layers(ids)[1], "check_results": None}

@@ -18,7 +18,7 @@ use crate::tenant::Tenant;
 /// 600 simulated seconds per real second, so a 12-minute restore takes 1.2 s.
 pub const DEFAULT_TEST_TIME_SCALE: f64 = 600.0;
 
-/// What [`Estate::launch`] starts.
+/// Components that [`Estate::launch`] starts.
 #[derive(Debug, Clone)]
 pub struct EstateOptions {
     /// Simulated seconds per real second.
@@ -55,7 +55,7 @@ impl EstateOptions {
 }
 
 /// A running estate. Dropping it stops the launcher, which stops PostgreSQL
-/// and removes its directory; the shared estate is never dropped and stops
+/// and removes its directory. The shared estate is never dropped. It stops
 /// when the test binary exits, because the launcher watches its parent.
 pub struct Estate {
     endpoint: String,
@@ -71,8 +71,8 @@ static SHARED: OnceLock<Result<Estate, String>> = OnceLock::new();
 static TENANTS: AtomicU32 = AtomicU32::new(0);
 
 impl Estate {
-    /// The estate shared by every test of this binary, started (seeded, with
-    /// PostgreSQL) on first use. Panics with the launcher's log when it cannot
+    /// Returns the estate shared by every test of this binary, started (seeded,
+    /// with PostgreSQL) on first use. Panics with the launcher's log when it cannot
     /// start, since no AWS-facing test can run without it.
     pub fn shared() -> &'static Estate {
         let result = SHARED.get_or_init(|| {
@@ -136,12 +136,12 @@ impl Estate {
         })
     }
 
-    /// The emulator endpoint, `http://127.0.0.1:PORT`.
+    /// Returns the emulator endpoint, `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
-    /// A new tenant with a unique access key id. `name` appears in the key for
+    /// Creates a tenant with a unique access key id. `name` appears in the key for
     /// readability (its first 8 letters and digits, upper-cased).
     pub fn tenant(&self, name: &str) -> Tenant {
         let number = TENANTS.fetch_add(1, Ordering::Relaxed);
@@ -158,21 +158,21 @@ impl Estate {
         Tenant::new(name, key, &self.endpoint, self.control.clone())
     }
 
-    /// The PostgreSQL server. Panics when the estate was launched without one.
+    /// Returns the PostgreSQL server. Panics when the estate was launched without one.
     pub fn pg(&self) -> &Postgres {
         self.pg
             .as_ref()
             .expect("this estate was launched without PostgreSQL; set EstateOptions::postgres")
     }
 
-    /// Ids of the seeded estate. Panics when the estate was launched without seeding.
+    /// Returns the ids of the seeded estate. Panics when the estate was launched without seeding.
     pub fn seed(&self) -> &SeedInfo {
         self.seed
             .as_ref()
             .expect("this estate was launched without seeding; set EstateOptions::seed")
     }
 
-    /// The current configuration.
+    /// Reads the current configuration.
     pub fn config(&self) -> EstateConfig {
         self.try_config()
             .unwrap_or_else(|error| panic!("reading the estate configuration: {error}"))

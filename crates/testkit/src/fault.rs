@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// What a fault rule does to a matching request.
+/// Effect of a fault rule on a matching request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
@@ -39,7 +39,7 @@ pub struct FaultRule {
 }
 
 impl FaultRule {
-    /// A rule that hits every matching call.
+    /// Creates a rule that hits every matching call.
     pub fn always(target: &str, kind: FaultKind) -> Self {
         Self {
             target: target.to_owned(),
@@ -52,7 +52,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule that hits the next `count` matching calls.
+    /// Creates a rule that hits the next `count` matching calls.
     pub fn next(target: &str, kind: FaultKind, count: u32) -> Self {
         Self {
             rate: None,
@@ -61,7 +61,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule that hits matching calls with probability `rate`, reproducibly for one `seed`.
+    /// Creates a rule that hits matching calls with probability `rate`, reproducibly for one `seed`.
     pub fn rate(target: &str, kind: FaultKind, rate: f64, seed: u64) -> Self {
         Self {
             rate: Some(rate),
@@ -70,7 +70,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule that delays every matching call by `millis` milliseconds.
+    /// Creates a rule that delays every matching call by `millis` milliseconds.
     pub fn latency(target: &str, millis: u64) -> Self {
         Self {
             latency_ms: Some(millis),

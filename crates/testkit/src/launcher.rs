@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use crate::error::EstateError;
 
-/// How long the launcher may take to print its ready line. Seeding and
-/// PostgreSQL start take about 5 s on an idle 2-core machine; a cold first
-/// build of other crates on the same cores can slow that down several times.
+/// Maximum time for the launcher to print its ready line. Seeding and the
+/// PostgreSQL start took a few seconds in the testkit's own runs. Builds of
+/// other crates on the same cores can slow that down several times, so the
+/// limit is generous.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The `integration/` directory: `DRCTL_ESTATE_DIR`, or the one of this workspace.
+/// Returns the `integration/` directory: `DRCTL_ESTATE_DIR`, or the one of this workspace.
 pub(crate) fn integration_dir() -> PathBuf {
     match std::env::var_os("DRCTL_ESTATE_DIR") {
         Some(dir) => PathBuf::from(dir),

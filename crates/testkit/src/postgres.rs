@@ -24,7 +24,7 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// A libpq key=value DSN without the password, verifying the server (`sslmode=verify-full`).
+    /// Formats a libpq key=value DSN without the password, verifying the server (`sslmode=verify-full`).
     pub fn dsn(&self) -> String {
         format!(
             "host={} port={} dbname={} user={} sslmode=verify-full sslrootcert={}",

@@ -23,6 +23,6 @@ pub struct Request {
     pub mutating: bool,
     /// HTTP status returned.
     pub status: u16,
-    /// The injected fault kind (`throttle`, `internal_error`, `unavailable`), if one answered.
+    /// The injected fault kind (`throttle`, `internal_error`, `unavailable`), if one replaced the response.
     pub fault: Option<String>,
 }

@@ -36,7 +36,7 @@ impl Tenant {
         }
     }
 
-    /// The human-readable name given to [`crate::Estate::tenant`].
+    /// Returns the human-readable name given to [`crate::Estate::tenant`].
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -45,12 +45,12 @@ impl Tenant {
         &self.access_key_id
     }
 
-    /// A dummy secret; the emulator does not verify signatures.
+    /// Returns a dummy secret. The emulator does not verify signatures.
     pub fn secret_access_key(&self) -> &str {
         &self.secret_access_key
     }
 
-    /// The emulator endpoint, `http://127.0.0.1:PORT`.
+    /// Returns the emulator endpoint, `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

@@ -39,7 +39,7 @@ async fn new_target_group(client: &Client, estate: &Estate) -> String {
         .to_owned()
 }
 
-/// The (state, reason) of one target, or `None` when the group no longer lists it.
+/// Returns the (state, reason) of one target, or `None` when the group no longer lists it.
 async fn target_health(client: &Client, group: &str, ip: &str) -> Option<(String, Option<String>)> {
     let output = client
         .describe_target_health()

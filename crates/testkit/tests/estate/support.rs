@@ -48,7 +48,7 @@ pub fn s3_from(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
-/// A resource name unique within this test binary run, e.g. `pitr-7-12345`.
+/// Returns a resource name unique within this test binary run, e.g. `pitr-7-12345`.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -58,7 +58,7 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// The status of a DB cluster, or `None` once DescribeDBClusters answers DBClusterNotFoundFault.
+/// Returns the status of a DB cluster, or `None` once DescribeDBClusters returns DBClusterNotFoundFault.
 pub async fn cluster_status(client: &aws_sdk_rds::Client, id: &str) -> Option<String> {
     match client.describe_db_clusters().db_cluster_identifier(id).send().await {
         Ok(output) => Some(output.db_clusters()[0].status().unwrap_or_default().to_owned()),
@@ -83,7 +83,7 @@ pub async fn instance_status(client: &aws_sdk_rds::Client, id: &str) -> Option<S
 
 /// Polls `probe` every 50 ms until it returns `expected`, and returns the time that took.
 /// Panics after `limit`, naming the last value seen.
-pub async fn wait_until<F, Fut>(what: &str, expected: Option<&str>, limit: Duration, mut probe: F) -> Duration
+pub async fn wait_until<F, Fut>(subject: &str, expected: Option<&str>, limit: Duration, mut probe: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<String>>,
@@ -96,7 +96,7 @@ where
         }
         assert!(
             start.elapsed() < limit,
-            "{what}: still {value:?} after {limit:?}, expected {expected:?}"
+            "{subject}: still {value:?} after {limit:?}, expected {expected:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
