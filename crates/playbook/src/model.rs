@@ -325,6 +325,9 @@ pub struct Step {
     /// Resources the step would change, with variables and regions resolved;
     /// run-time values stay as `${{ }}` text.
     pub effects: Vec<PlannedEffect>,
+    /// Types of every output later steps may read: the kind's outputs, then
+    /// the named `outputs`.
+    pub output_types: IndexMap<String, ValueType>,
 }
 
 impl Step {
