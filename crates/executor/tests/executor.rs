@@ -362,8 +362,8 @@ async fn always_steps_run_after_cancel() {
     assert_eq!(steps["a"].status, StepStatus::Running, "a cancelled step stays resumable");
     assert_eq!(steps["b"].status, StepStatus::Pending);
     assert_eq!(steps["cleanup"].status, StepStatus::Succeeded);
-    assert_eq!(fakes.saw_cancel.lock().unwrap()["a"], true);
-    assert_eq!(fakes.saw_cancel.lock().unwrap()["cleanup"], false, "always-steps see only an abort");
+    assert!(fakes.saw_cancel.lock().unwrap()["a"]);
+    assert!(!fakes.saw_cancel.lock().unwrap()["cleanup"], "always-steps see only an abort");
     assert!(records(&memory).iter().any(|r| matches!(r, Record::RunInterrupted { .. })));
 
     // A cancelled run can be resumed and finishes the rest.

@@ -188,11 +188,14 @@ impl Executor {
     }
 }
 
+/// What a step task returns: its step id and how it ended.
+type StepTaskOutput = (String, Result<StepResult, JournalError>);
+
 struct Coordinator {
     shared: Arc<Shared>,
     plan: RunPlan,
     specs: HashMap<String, StepSpec>,
-    in_flight: JoinSet<(String, Result<StepResult, JournalError>)>,
+    in_flight: JoinSet<StepTaskOutput>,
     running: HashSet<String>,
     /// Step id of each task, so a panicked task can be matched to its step.
     task_steps: HashMap<tokio::task::Id, String>,
@@ -432,7 +435,7 @@ impl Coordinator {
         self.task_steps.insert(handle.id(), id);
     }
 
-    fn on_step_end(&mut self, joined: Result<(tokio::task::Id, (String, Result<StepResult, JournalError>)), tokio::task::JoinError>) -> Result<(), ExecutorError> {
+    fn on_step_end(&mut self, joined: Result<(tokio::task::Id, StepTaskOutput), tokio::task::JoinError>) -> Result<(), ExecutorError> {
         let (id, result) = match joined {
             Ok((task_id, pair)) => {
                 self.task_steps.remove(&task_id);

@@ -48,7 +48,7 @@ pub(crate) async fn unwind(
             .filter_map(|step| step.succeeded_seq.map(|seq| (seq, step.id.clone())))
             .collect()
     });
-    order.sort_by(|a, b| b.0.cmp(&a.0));
+    order.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
 
     let mut manual = Vec::new();
     // Step id -> the dependent whose undo failed, which blocks this step.
