@@ -5,6 +5,8 @@ mod elbv2_health;
 mod faults;
 mod moto_fixes;
 mod postgres;
+mod process_lifetime;
 mod rds_timing;
 mod request_log;
+mod sdk_compat;
 mod support;
