@@ -183,6 +183,8 @@ def stop(args) -> int:
 
 
 def main() -> None:
+    # Exit quietly when the output pipe closes, e.g. `estate seed | head`.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = argparse.ArgumentParser(prog="estate", description="Manage the local emulated AWS estate.")
     commands = parser.add_subparsers(dest="command", required=True)
     start_parser = commands.add_parser("start", help="start the emulator and PostgreSQL in the background")

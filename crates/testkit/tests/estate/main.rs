@@ -6,6 +6,7 @@ mod faults;
 mod moto_fixes;
 mod postgres;
 mod process_lifetime;
+mod python_units;
 mod rds_timing;
 mod request_log;
 mod sdk_compat;

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn alive(pid: u32) -> bool {
-    // A zombie has exited but was not reaped yet; count it as gone.
+    // A zombie has exited but was not reaped yet, so it counts as gone.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
         Err(_) => false,
