@@ -57,8 +57,8 @@ fn describe(output: &Output) -> String {
 fn resume_to_end(dir: &Path, faults: &str, extra: &[&str]) -> RunState {
     let mut args = vec!["--resume"];
     args.extend_from_slice(extra);
+    let finished_before = replay(&journal(dir)).is_ok_and(|state| state.outcome.is_some());
     let output = harness(dir, faults, &args);
-    let finished_before = replay(&journal(dir)).unwrap().outcome.is_some();
     match output.status.code() {
         Some(0) => {}
         Some(3) if finished_before => {}
@@ -68,12 +68,23 @@ fn resume_to_end(dir: &Path, faults: &str, extra: &[&str]) -> RunState {
 }
 
 /// Checks that every step created its marker exactly once and the journal is complete.
-fn assert_exactly_once(dir: &Path, state: &RunState, context: &str) {
+///
+/// The harness creates a marker with `create_new`, so a second creation
+/// fails the step and the run. It logs `create` just after the creation,
+/// so a SIGKILL between the two loses the log line; `exact_log` is false
+/// for those runs and then a missing `create` must be explained by an `adopt`.
+fn assert_exactly_once(dir: &Path, state: &RunState, context: &str, exact_log: bool) {
     assert_eq!(state.outcome, Some(RunOutcome::Succeeded), "{context}");
     for step in STEPS {
         let log = marker_log(dir, step);
         let creates = log.iter().filter(|line| *line == "create").count();
-        assert_eq!(creates, 1, "{context}: step {step} created {creates} times ({log:?})");
+        if exact_log {
+            assert_eq!(creates, 1, "{context}: step {step} created {creates} times ({log:?})");
+        } else {
+            assert!(creates <= 1, "{context}: step {step} created {creates} times ({log:?})");
+            let adopted = log.iter().any(|line| line == "adopt");
+            assert!(creates == 1 || adopted, "{context}: step {step} neither created nor adopted ({log:?})");
+        }
         assert!(dir.join("markers").join(format!("{step}.resource")).exists(), "{context}: {step}");
 
         let step_state = &state.steps[step];
@@ -94,7 +105,7 @@ fn crash_after_every_record_resumes_exactly_once() {
     let output = harness(clean.path(), "", &[]);
     assert!(output.status.success(), "{}", describe(&output));
     let total = journal(clean.path()).len() as u64;
-    assert_exactly_once(clean.path(), &replay(&journal(clean.path())).unwrap(), "clean run");
+    assert_exactly_once(clean.path(), &replay(&journal(clean.path())).unwrap(), "clean run", true);
     assert!(total > 30, "expected a journal of more than 30 records, got {total}");
 
     let mut adoptions = 0;
@@ -115,7 +126,7 @@ fn crash_after_every_record_resumes_exactly_once() {
         );
 
         let state = resume_to_end(dir.path(), "", &[]);
-        assert_exactly_once(dir.path(), &state, &format!("crash-after:{n}"));
+        assert_exactly_once(dir.path(), &state, &format!("crash-after:{n}"), true);
         adoptions += STEPS.iter().filter(|step| marker_log(dir.path(), step).iter().any(|l| l == "adopt")).count();
     }
     assert!(adoptions > 0, "no crash landed between a creation and its note, so adoption was never tested");
@@ -150,7 +161,7 @@ fn crash_during_undo_finishes_the_undo() {
 #[test]
 fn sigkill_mid_step_resumes_exactly_once() {
     // Kill a slow run at a few points in real time with SIGKILL, then resume.
-    for delay_ms in [5, 40, 90, 160] {
+    for delay_ms in [5, 20, 40, 60, 80, 100, 130, 160] {
         let dir = new_dir();
         let mut child = Command::new(env!("CARGO_BIN_EXE_executor-harness"))
             .arg("--state-dir")
@@ -171,6 +182,6 @@ fn sigkill_mid_step_resumes_exactly_once() {
             continue;
         }
         let state = resume_to_end(dir.path(), "", &[]);
-        assert_exactly_once(dir.path(), &state, &format!("SIGKILL at {delay_ms} ms"));
+        assert_exactly_once(dir.path(), &state, &format!("SIGKILL at {delay_ms} ms"), false);
     }
 }

@@ -733,3 +733,11 @@ async fn resume_after_output_records_success_only() {
     assert_eq!(fakes.count("run:a"), 1, "a finished before the crash and is not run again");
     assert_eq!(fakes.count("run:b"), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn resume_of_empty_journal_starts_run() {
+    let fakes = Fakes::new();
+    let report = executor(&fakes).resume(Box::new(MemoryStore::new()), plan(vec![step("a", &[])])).await.unwrap();
+    assert_eq!(report.outcome, Some(RunOutcome::Succeeded));
+    assert_eq!(fakes.count("run:a"), 1);
+}

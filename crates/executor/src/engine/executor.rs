@@ -98,7 +98,11 @@ impl Executor {
         if !existing.entries.is_empty() {
             return Err(JournalError::AlreadyExists { path: store.location().into() }.into());
         }
+        self.start(store, plan).await
+    }
 
+    /// Writes the header of a new run to an empty store and runs it.
+    async fn start(&self, store: Box<dyn JournalStore>, plan: RunPlan) -> Result<RunReport, ExecutorError> {
         let clock = RunClock::starting_at(plan.started_at);
         let journal = Arc::new(Journal::new(store, None, clock, self.faults.crash_after));
         journal.append(Record::RunHeader(RunHeader {
@@ -123,10 +127,17 @@ impl Executor {
     /// Steps that finished are not run again. A step that started but did
     /// not finish is entered again through `run` with its notes, so its
     /// action can adopt what the earlier attempt created. A torn last line
-    /// is removed first. RTO is still measured from the journalled incident time.
+    /// is removed first. RTO is still measured from the journalled incident
+    /// time. An empty journal (a crash before the header was written) starts
+    /// the run from the beginning.
     pub async fn resume(&self, mut store: Box<dyn JournalStore>, plan: RunPlan) -> Result<RunReport, ExecutorError> {
         plan.validate()?;
         let parsed = store.load()?;
+        if parsed.entries.is_empty() {
+            // A crash before the header was fsynced: nothing ran yet.
+            info!(run_id = %plan.run_id, "the journal is empty, so the run never started; starting it now");
+            return self.start(store, plan).await;
+        }
         let state = replay(&parsed.entries)?;
 
         let header = &state.header;

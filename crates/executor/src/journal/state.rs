@@ -66,6 +66,7 @@ pub struct FailedAttempt {
     pub attempt: u32,
     pub time: DateTime<Utc>,
     pub error: ActionError,
+    #[serde(rename = "retry_in_ms", with = "crate::duration_ms::option")]
     pub retry_in: Option<Duration>,
 }
 
@@ -92,7 +93,9 @@ pub struct StepState {
     /// Sequence number of the `step_succeeded` record, which orders undo.
     pub succeeded_seq: Option<u64>,
     /// The step's RTO share and typical duration, copied from the header.
+    #[serde(rename = "budget_ms", with = "crate::duration_ms::option")]
     pub budget: Option<Duration>,
+    #[serde(rename = "expected_ms", with = "crate::duration_ms::option")]
     pub expected: Option<Duration>,
 }
 
