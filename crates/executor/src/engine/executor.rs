@@ -199,7 +199,7 @@ impl Executor {
     }
 }
 
-/// What a step task returns: its step id and how it ended.
+/// Result of a step task: its step id and how it ended.
 type StepTaskOutput = (String, Result<StepResult, JournalError>);
 
 struct Coordinator {
@@ -396,7 +396,9 @@ impl Coordinator {
         }
 
         if spec.always {
-            if self.unwind_pending.is_some() {
+            // Always-steps follow the undo phase, unless a cancel stopped it:
+            // then they run now and a resume finishes the undo.
+            if self.unwind_pending.is_some() && !self.cancelled {
                 return Decision::Wait;
             }
             let settled = needs.iter().all(|(need, status, _)| {
@@ -492,8 +494,8 @@ impl Coordinator {
     fn on_step_failed(&mut self, id: &str) {
         let spec = &self.specs[id];
         if spec.always {
-            // An always-step runs because the run is ending anyway; its failure
-            // marks the run failed but stops nothing.
+            // An always-step's failure marks the run failed but applies no
+            // failure policy, because always-steps run whatever happened.
             return;
         }
         match spec.on_failure {
