@@ -1,12 +1,18 @@
 """The WSGI layer in front of moto: control API, fault injection, request log, response fixes."""
 
 import io
+import threading
 import time
 
 from . import control, s3_fixes
 from .faults import RULES, error_response
 from .operations import identify
 from .request_log import LOG
+
+# moto's models are not thread-safe, and the threaded server runs requests
+# concurrently, so each AWS request and control call runs under this lock.
+# Injected latency is slept outside it.
+MODEL_LOCK = threading.Lock()
 
 _REASONS = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -42,9 +48,11 @@ class EstateApp:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_estate/"):
-            return control.handle(environ, start_response)
+            with MODEL_LOCK:
+                return control.handle(environ, start_response)
         if path.startswith("/moto-api"):
-            return self.inner(environ, start_response)
+            with MODEL_LOCK:
+                return [b"".join(self.inner(environ, start_response))]
 
         started = time.monotonic()
         method = environ["REQUEST_METHOD"]
@@ -67,12 +75,13 @@ class EstateApp:
             captured["headers"] = headers
             return lambda data: None
 
-        chunks = self.inner(environ, capture)
-        try:
-            payload = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+        with MODEL_LOCK:
+            chunks = self.inner(environ, capture)
+            try:
+                payload = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
         status_line, headers = captured["status"], captured["headers"]
         status = int(status_line.split(" ", 1)[0])
         status, headers, payload = s3_fixes.fix_response(request, status, headers, payload)

@@ -15,8 +15,10 @@ use crate::seed::SeedInfo;
 use crate::tenant::Tenant;
 
 /// Time scale of [`Estate::shared`] when `DRCTL_ESTATE_TIME_SCALE` is unset:
-/// 600 simulated seconds per real second, so a 12-minute restore takes 1.2 s.
-pub const DEFAULT_TEST_TIME_SCALE: f64 = 600.0;
+/// 300 simulated seconds per real second, so a 12-minute restore takes 2.4 s.
+/// Shorter transitions than that leave too little time to observe the
+/// intermediate status on a loaded 2-core machine.
+pub const DEFAULT_TEST_TIME_SCALE: f64 = 300.0;
 
 /// Components that [`Estate::launch`] starts.
 #[derive(Debug, Clone)]
@@ -30,7 +32,7 @@ pub struct EstateOptions {
 }
 
 impl EstateOptions {
-    /// Options from the environment: `DRCTL_ESTATE_TIME_SCALE` (default 600), seeded, with PostgreSQL.
+    /// Reads the options from the environment: `DRCTL_ESTATE_TIME_SCALE` (default 300), seeded, with PostgreSQL.
     pub fn from_env() -> Result<Self, EstateError> {
         let time_scale = match std::env::var("DRCTL_ESTATE_TIME_SCALE") {
             Ok(value) => match value.parse::<f64>() {

@@ -26,10 +26,11 @@ async fn new_target_group(client: &Client, estate: &Estate) -> String {
         .vpc_id(&estate.seed().vpc_id)
         .target_type(TargetTypeEnum::Ip)
         .health_check_path("/health/liveliness")
-        .health_check_interval_seconds(30)
+        // Long enough (600 simulated seconds either way) to observe `initial` reliably.
+        .health_check_interval_seconds(60)
         .health_check_timeout_seconds(5)
-        .healthy_threshold_count(5)
-        .unhealthy_threshold_count(2)
+        .healthy_threshold_count(10)
+        .unhealthy_threshold_count(10)
         .send()
         .await
         .expect("create target group")
@@ -93,8 +94,8 @@ async fn registered_target_initial_then_healthy() {
         target_health(&client, &group, "10.1.2.10").await.map(|h| h.0)
     })
     .await;
-    // interval 30 s × healthy threshold 5
-    assert!(took >= real(150.0).mul_f64(0.8), "healthy after {took:?}");
+    // interval 60 s × healthy threshold 10
+    assert!(took >= real(600.0).mul_f64(0.8), "healthy after {took:?}");
 }
 
 #[tokio::test]
@@ -117,10 +118,12 @@ async fn down_target_becomes_unhealthy() {
     register(&client, &group, ip).await;
 
     assert_eq!(target_health(&client, &group, ip).await.unwrap().0, "initial");
-    wait_until("target", Some("unhealthy"), LIMIT, || async {
+    let took = wait_until("target", Some("unhealthy"), LIMIT, || async {
         target_health(&client, &group, ip).await.map(|h| h.0)
     })
     .await;
+    // interval 60 s × unhealthy threshold 10
+    assert!(took >= real(600.0).mul_f64(0.8), "unhealthy after {took:?}");
     let (_, reason) = target_health(&client, &group, ip).await.unwrap();
     assert!(
         matches!(reason.as_deref(), Some("Target.Timeout") | Some("Target.FailedHealthChecks")),

@@ -73,7 +73,7 @@ async fn instance_create_then_delete() {
     let cluster = restored_cluster(&client, "inst-host").await;
     let instance = format!("{cluster}-instance-1");
 
-    client
+    let created = client
         .create_db_instance()
         .db_instance_identifier(&instance)
         .db_cluster_identifier(&cluster)
@@ -82,19 +82,19 @@ async fn instance_create_then_delete() {
         .send()
         .await
         .expect("create instance");
-    assert_eq!(instance_status(&client, &instance).await.as_deref(), Some("creating"));
+    assert_eq!(created.db_instance().unwrap().db_instance_status(), Some("creating"));
     let took = wait_until(&instance, Some("available"), LIMIT, || instance_status(&client, &instance)).await;
     let expected = real(estate.config().durations["instance_create"]);
     assert!(took >= expected.mul_f64(0.8), "available after {took:?}, expected about {expected:?}");
 
-    client
+    let deleted = client
         .delete_db_instance()
         .db_instance_identifier(&instance)
         .skip_final_snapshot(true)
         .send()
         .await
         .expect("delete instance");
-    assert_eq!(instance_status(&client, &instance).await.as_deref(), Some("deleting"));
+    assert_eq!(deleted.db_instance().unwrap().db_instance_status(), Some("deleting"));
     wait_until(&instance, None, LIMIT, || instance_status(&client, &instance)).await;
 }
 
@@ -156,6 +156,17 @@ async fn snapshot_create_progress_rises() {
     let estate = Estate::shared();
     let client = rds(&estate.tenant("snapshot"), "eu-west-2").await;
     let id = unique("manual-snap");
+
+    // Manual snapshots take 20 simulated minutes here, so that several polls see
+    // intermediate progress. No other test of this binary waits for one.
+    let mut durations = std::collections::BTreeMap::new();
+    durations.insert("snapshot_create".to_owned(), 1200.0);
+    estate
+        .set_config(&drctl_testkit::ConfigUpdate {
+            durations,
+            ..Default::default()
+        })
+        .expect("lengthen snapshot creation");
 
     client
         .create_db_cluster_snapshot()
