@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     };
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
 
-    // Install every journal first, so each HTML trend sees all runs.
+    // Install every journal first, so each HTML trend includes all runs.
     let mut run_dirs = Vec::new();
     for (fixture, run_id) in FIXTURES {
         let run_dir = state_dir.join("runs").join(run_id);

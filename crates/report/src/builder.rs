@@ -124,7 +124,7 @@ pub fn build_report(state: &RunState) -> Report {
         ));
     }
 
-    let verdict = Verdict { rto: rto.status, rpo: rpo.status, headline: headline(&rto, &rpo, status, &failed_steps) };
+    let verdict = Verdict { rto: rto.status, rpo: rpo.status, headline: headline(&rto, &rpo, status, &failed_steps, header.dry_run) };
 
     Report {
         schema: REPORT_SCHEMA.to_string(),
@@ -140,6 +140,7 @@ pub fn build_report(state: &RunState) -> Report {
             started_at: header.started_at,
             finished_at: state.finished_at,
             last_record_at: state.last_time,
+            last_record_offset_seconds: round_ms(timeline.offset(state.last_time)),
             time_scale: meta.time_scale,
             max_parallel: header.max_parallel,
             resumed_at: state.resumed_at.clone(),
@@ -254,7 +255,7 @@ fn run_status(outcome: Option<&RunOutcome>) -> RunStatus {
     }
 }
 
-/// The last successful non-`always` step and its end, when recovery
+/// Finds the last successful non-`always` step and its end, when recovery
 /// finished: every non-`always` step succeeded or was skipped by its
 /// condition, and at least one succeeded.
 fn recovery_end(state: &RunState) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
@@ -468,7 +469,7 @@ fn actual_critical_path(state: &RunState, end_step: Option<&str>) -> Vec<String>
     path
 }
 
-fn headline(rto: &RtoSection, rpo: &RpoSection, status: RunStatus, failed_steps: &[String]) -> String {
+fn headline(rto: &RtoSection, rpo: &RpoSection, status: RunStatus, failed_steps: &[String], dry_run: bool) -> String {
     let rto_part = match rto.achieved_seconds {
         Some(achieved) => format!("RTO {} ({} of {} target)", rto.status.label(), format_seconds(achieved), format_seconds(rto.target_seconds)),
         None if !failed_steps.is_empty() => format!("RTO not reached: step {} failed", failed_steps.join(", ")),
@@ -479,10 +480,11 @@ fn headline(rto: &RtoSection, rpo: &RpoSection, status: RunStatus, failed_steps:
         (Some(measured), None) => format!("RPO {} ({}, no target)", rpo.status.label(), format_seconds(measured)),
         (None, _) => "RPO not measured".to_string(),
     };
-    format!("{rto_part}; {rpo_part}")
+    let prefix = if dry_run { "Dry run, nothing was changed: " } else { "" };
+    format!("{prefix}{rto_part}; {rpo_part}")
 }
 
-/// The serde name of a unit-like enum value, as written in the journal.
+/// Returns the serde name of a unit-like enum value, as written in the journal.
 pub(crate) fn tag<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(name)) => name,

@@ -51,7 +51,7 @@ svg .unreached { fill: #b3261e; font-size: 14px; text-anchor: middle; } svg .dat
 pre { background: #f3f5f9; padding: 8px; overflow-x: auto; font-size: 12px; }
 "#;
 
-/// Renders the HTML report. `history` holds earlier runs of the same
+/// Renders the HTML report. `history` contains earlier runs of the same
 /// playbook for the trend chart; pass an empty slice to omit the chart.
 pub fn render_html(report: &Report, history: &[HistoryEntry]) -> String {
     let mut out = String::new();

@@ -5,9 +5,10 @@ use std::fmt::Write;
 use crate::format::{format_optional, format_seconds};
 use crate::model::{Report, RtoStatus, RpoStatus};
 
-/// Renders the summary: a PASS/FAIL title (FAIL on a missed RTO or RPO,
-/// a failed step or check, or an incomplete run), the verdict line, RTO and RPO, a compact step table,
+/// Renders the summary: a title, the verdict line, RTO and RPO, a compact step table,
 /// failed checks, and what is left for the operator.
+/// The title says FAIL on a missed RTO or RPO, a failed step or check, or
+/// an incomplete run, and PASS otherwise.
 pub fn render_markdown(report: &Report) -> String {
     let mut out = String::new();
     let name = report.playbook.name.as_deref().unwrap_or("unnamed playbook");

@@ -2,8 +2,9 @@
 //!
 //! The executor stores `header_meta` without reading it, so a journal
 //! written by an older or newer CLI may lack fields or carry unknown ones.
-//! Every field is optional here; a field of the wrong type is dropped with
-//! a warning that ends up in the report instead of failing the whole report.
+//! Every field is optional here. A field of the wrong type is dropped, and
+//! a warning in the report says so, because one bad field should not cost
+//! the whole report.
 
 use indexmap::IndexMap;
 use serde::Deserialize;

@@ -60,6 +60,9 @@ pub struct RunSection {
     pub finished_at: Option<DateTime<Utc>>,
     /// Time of the last journal record.
     pub last_record_at: DateTime<Utc>,
+    /// The same time in simulated seconds after the incident. Steps still
+    /// running when the journal ends are drawn up to here.
+    pub last_record_offset_seconds: f64,
     /// Simulated seconds per real second.
     pub time_scale: f64,
     pub max_parallel: usize,
@@ -67,7 +70,7 @@ pub struct RunSection {
     pub interruptions: Vec<Interruption>,
 }
 
-/// How the run ended, from the journal alone.
+/// Final state of the run, from the journal alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -112,7 +115,7 @@ pub struct PlaybookSection {
     pub text: Option<String>,
 }
 
-/// The answer for leadership.
+/// Verdict for leadership.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     pub rto: RtoStatus,

@@ -20,7 +20,7 @@ const FOOTER_HEIGHT: f64 = 46.0;
 pub fn render_gantt(report: &Report) -> String {
     let steps: Vec<_> = report.steps.iter().collect();
     let ends = steps.iter().filter_map(|s| Some(s.start_offset_seconds? + s.duration_seconds.unwrap_or(0.0)));
-    let latest = ends.fold(0.0_f64, f64::max);
+    let latest = ends.fold(report.run.last_record_offset_seconds, f64::max);
     let span = (latest.max(report.rto.target_seconds) * 1.05).max(1.0);
     let x = |seconds: f64| LABEL_WIDTH + (seconds.max(0.0) / span) * CHART_WIDTH;
     let height = AXIS_HEIGHT + ROW_HEIGHT * steps.len() as f64 + FOOTER_HEIGHT;
@@ -154,7 +154,8 @@ pub fn render_trend(entries: &[HistoryEntry], current_run: &str) -> String {
     svg
 }
 
-/// Rounds `raw` seconds up to 1, 2 or 5 times a power of ten, or to whole minutes and hours above a minute.
+/// Returns the smallest round tick interval (from 1 s to 1 day) of at least
+/// `raw` seconds, or whole days above that.
 fn nice_tick(raw: f64) -> f64 {
     let candidates = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0];
     candidates.iter().copied().find(|candidate| *candidate >= raw).unwrap_or_else(|| (raw / 86400.0).ceil() * 86400.0)

@@ -210,3 +210,30 @@ async fn slow_drill_past_warning() {
     assert_eq!(report.rpo.status, RpoStatus::Missed);
     assert_eq!(report.rpo.measured_seconds, Some(1200.0));
 }
+
+#[test]
+fn dry_run_headline_says_so() {
+    let state = tempfile::tempdir().unwrap();
+    let run_dir = install_fixture(state.path(), "passed-run.jsonl", "drill-20260601-0902");
+    let journal = run_dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap().replacen("\"dry_run\":false", "\"dry_run\":true", 1);
+    std::fs::write(&journal, text).unwrap();
+
+    let report = build_report(&load_run(&run_dir).unwrap());
+
+    assert!(report.run.dry_run);
+    assert!(report.verdict.headline.starts_with("Dry run, nothing was changed: RTO"), "{}", report.verdict.headline);
+}
+
+#[test]
+fn passed_run_meets_rto_past_warning() {
+    let state = tempfile::tempdir().unwrap();
+    let run_dir = install_fixture(state.path(), "passed-run.jsonl", "drill-20260601-0902");
+    let report = build_report(&load_run(&run_dir).unwrap());
+
+    assert_eq!(report.run.status, RunStatus::Succeeded);
+    // verify-primary ended 1043 s after the start, which was 120 s after the incident.
+    assert_eq!(report.rto.achieved_seconds, Some(1163.0));
+    assert_eq!(report.rto.status, RtoStatus::Warning);
+    assert_eq!(report.rto.recovered_by_step.as_deref(), Some("verify-primary"));
+}
