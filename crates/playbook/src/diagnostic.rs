@@ -47,7 +47,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic without a position, such as a bad `--var` flag.
-    pub fn unlocated(severity: Severity, code: &'static str, file: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn unlocated(
+        severity: Severity,
+        code: &'static str,
+        file: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity,
             code,
@@ -74,7 +79,11 @@ impl Diagnostic {
     /// Renders the diagnostic as text; `color` adds ANSI colors for a terminal.
     pub fn render(&self, color: bool) -> String {
         let paint = |code: &str, text: &str| {
-            if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
         };
         let (label, label_color) = match self.severity {
             Severity::Error => ("error", "1;31"),
@@ -82,20 +91,34 @@ impl Diagnostic {
         };
 
         let mut out = String::new();
-        let _ = writeln!(out, "{}: {}", paint(label_color, label), paint("1", &self.message));
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            paint(label_color, label),
+            paint("1", &self.message)
+        );
         let gutter = self.line.map(|line| line.to_string().len()).unwrap_or(1);
         let pad = " ".repeat(gutter);
         let bar = paint("1;34", "|");
         match (self.line, self.col) {
             (Some(line), Some(col)) => {
-                let _ = writeln!(out, "{pad}{} {}:{line}:{col}", paint("1;34", "-->"), self.file);
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {}:{line}:{col}",
+                    paint("1;34", "-->"),
+                    self.file
+                );
                 if let Some(source) = &self.source_line {
                     let source = source.replace('\t', " ");
                     let caret_pad = " ".repeat(col.saturating_sub(1));
                     let carets = "^".repeat(self.width.max(1));
                     let _ = writeln!(out, "{pad} {bar}");
                     let _ = writeln!(out, "{} {bar} {source}", paint("1;34", &line.to_string()));
-                    let _ = writeln!(out, "{pad} {bar} {caret_pad}{}", paint(label_color, &carets));
+                    let _ = writeln!(
+                        out,
+                        "{pad} {bar} {caret_pad}{}",
+                        paint(label_color, &carets)
+                    );
                 }
             }
             _ => {
@@ -111,7 +134,10 @@ impl Diagnostic {
 
 /// Suggests the closest candidate to `input` by Jaro-Winkler similarity, when
 /// one is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(input, candidate), candidate))
@@ -127,7 +153,11 @@ pub fn suggestion_help<'a>(input: &str, candidates: &[&'a str], what: &str) -> S
     } else {
         format!(
             "valid {what}: {}",
-            candidates.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+            candidates
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     match did_you_mean(input, candidates.iter().copied()) {
@@ -166,8 +196,13 @@ error: unknown step kind 'aurora.restor_pitr'
 
     #[test]
     fn render_without_position_names_the_origin() {
-        let diagnostic = Diagnostic::unlocated(Severity::Error, "override", "--var", "unknown variable 'regoin'")
-            .with_help("did you mean 'region'?");
+        let diagnostic = Diagnostic::unlocated(
+            Severity::Error,
+            "override",
+            "--var",
+            "unknown variable 'regoin'",
+        )
+        .with_help("did you mean 'region'?");
         assert_eq!(
             diagnostic.render(false),
             "error: unknown variable 'regoin'\n --> --var\n  = help: did you mean 'region'?\n"
@@ -176,8 +211,15 @@ error: unknown step kind 'aurora.restor_pitr'
 
     #[test]
     fn did_you_mean_picks_the_closest() {
-        let kinds = ["aurora.restore_pitr", "aurora.restore_snapshot", "alb.repoint"];
-        assert_eq!(did_you_mean("aurora.restor_pitr", kinds), Some("aurora.restore_pitr"));
+        let kinds = [
+            "aurora.restore_pitr",
+            "aurora.restore_snapshot",
+            "alb.repoint",
+        ];
+        assert_eq!(
+            did_you_mean("aurora.restor_pitr", kinds),
+            Some("aurora.restore_pitr")
+        );
         assert_eq!(did_you_mean("zzz", kinds), None);
     }
 }

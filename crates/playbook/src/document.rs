@@ -58,19 +58,31 @@ impl Document {
             Ok(nodes) => nodes,
             Err(error) => {
                 let marker = error.marker();
-                let position = Position { line: marker.line().max(1), col: marker.col() + 1, width: 1 };
+                let position = Position {
+                    line: marker.line().max(1),
+                    col: marker.col() + 1,
+                    width: 1,
+                };
                 return Err(document.error_at(
                     "yaml-syntax",
                     position,
                     format!("invalid YAML: {}", error.info()),
-                    Some("fix the YAML syntax at this position; indentation must use spaces".to_string()),
+                    Some(
+                        "fix the YAML syntax at this position; indentation must use spaces"
+                            .to_string(),
+                    ),
                 ));
             }
         };
         let mut nodes = nodes.into_iter();
         let Some(root) = nodes.next() else {
-            return Err(Diagnostic::unlocated(Severity::Error, "yaml-syntax", file, "the file is empty")
-                .with_help("a playbook starts with 'version: 1'"));
+            return Err(Diagnostic::unlocated(
+                Severity::Error,
+                "yaml-syntax",
+                file,
+                "the file is empty",
+            )
+            .with_help("a playbook starts with 'version: 1'"));
         };
         if let Some(extra) = nodes.next() {
             let position = document.position_of(&extra);
@@ -91,7 +103,13 @@ impl Document {
             ));
         }
         let root_span = document.position_of(&root);
-        document.spans.insert(String::new(), NodeSpan { key: None, value: root_span });
+        document.spans.insert(
+            String::new(),
+            NodeSpan {
+                key: None,
+                value: root_span,
+            },
+        );
         document.root = document.convert(&root, String::new(), 0)?;
         Ok(document)
     }
@@ -115,13 +133,25 @@ impl Document {
             }
             match current.rfind('/') {
                 Some(slash) => current = &current[..slash],
-                None => return Position { line: 1, col: 1, width: 1 },
+                None => {
+                    return Position {
+                        line: 1,
+                        col: 1,
+                        width: 1,
+                    };
+                }
             }
         }
     }
 
     /// Builds a diagnostic at `position`, with the source line.
-    pub fn error_at(&self, code: &'static str, position: Position, message: String, help: Option<String>) -> Diagnostic {
+    pub fn error_at(
+        &self,
+        code: &'static str,
+        position: Position,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
         self.diagnostic(Severity::Error, code, position, message, help)
     }
 
@@ -143,7 +173,11 @@ impl Document {
             width: position.width.max(1),
             message,
             help,
-            source_line: self.source.lines().nth(position.line.saturating_sub(1)).map(str::to_string),
+            source_line: self
+                .source
+                .lines()
+                .nth(position.line.saturating_sub(1))
+                .map(str::to_string),
         }
     }
 
@@ -160,10 +194,19 @@ impl Document {
                 .map(|line| line.chars().count().saturating_sub(start.col()))
                 .unwrap_or(1)
         };
-        Position { line: start.line().max(1), col: start.col() + 1, width: width.max(1) }
+        Position {
+            line: start.line().max(1),
+            col: start.col() + 1,
+            width: width.max(1),
+        }
     }
 
-    fn convert(&mut self, node: &MarkedYamlOwned, pointer: String, depth: usize) -> Result<serde_json::Value, Diagnostic> {
+    fn convert(
+        &mut self,
+        node: &MarkedYamlOwned,
+        pointer: String,
+        depth: usize,
+    ) -> Result<serde_json::Value, Diagnostic> {
         if depth > MAX_DEPTH {
             let position = self.position_of(node);
             return Err(self.error_at(
@@ -182,7 +225,8 @@ impl Document {
                 for (index, item) in items.iter().enumerate() {
                     let child = format!("{pointer}/{index}");
                     let value = self.position_of(item);
-                    self.spans.insert(child.clone(), NodeSpan { key: None, value });
+                    self.spans
+                        .insert(child.clone(), NodeSpan { key: None, value });
                     array.push(self.convert(item, child, depth + 1)?);
                 }
                 Ok(serde_json::Value::Array(array))
@@ -208,12 +252,19 @@ impl Document {
                     let value_position = self.position_of(value);
                     // A key with no value (`key:`) has an empty span at the
                     // key's line; point at the key itself then.
-                    let value_position = if matches!(value.data, YamlDataOwned::Value(ScalarOwned::Null)) {
-                        key_position
-                    } else {
-                        value_position
-                    };
-                    self.spans.insert(child.clone(), NodeSpan { key: Some(key_position), value: value_position });
+                    let value_position =
+                        if matches!(value.data, YamlDataOwned::Value(ScalarOwned::Null)) {
+                            key_position
+                        } else {
+                            value_position
+                        };
+                    self.spans.insert(
+                        child.clone(),
+                        NodeSpan {
+                            key: Some(key_position),
+                            value: value_position,
+                        },
+                    );
                     let converted = self.convert(value, child, depth + 1)?;
                     object.insert(name, converted);
                 }
@@ -231,7 +282,11 @@ impl Document {
         }
     }
 
-    fn convert_scalar(&self, node: &MarkedYamlOwned, scalar: &ScalarOwned) -> Result<serde_json::Value, Diagnostic> {
+    fn convert_scalar(
+        &self,
+        node: &MarkedYamlOwned,
+        scalar: &ScalarOwned,
+    ) -> Result<serde_json::Value, Diagnostic> {
         Ok(match scalar {
             ScalarOwned::Null => serde_json::Value::Null,
             ScalarOwned::Boolean(b) => serde_json::Value::Bool(*b),
@@ -268,8 +323,22 @@ mod tests {
     fn records_positions_of_keys_and_values() {
         let document = Document::parse("p.yaml", SOURCE).unwrap();
         let kind = document.span("/steps/0/kind").unwrap();
-        assert_eq!(kind.value, Position { line: 4, col: 11, width: 15 });
-        assert_eq!(kind.key, Some(Position { line: 4, col: 5, width: 4 }));
+        assert_eq!(
+            kind.value,
+            Position {
+                line: 4,
+                col: 11,
+                width: 15
+            }
+        );
+        assert_eq!(
+            kind.key,
+            Some(Position {
+                line: 4,
+                col: 5,
+                width: 4
+            })
+        );
         let cluster = document.span("/steps/0/params/cluster").unwrap();
         assert_eq!((cluster.value.line, cluster.value.col), (5, 24));
     }
@@ -286,13 +355,21 @@ mod tests {
         let error = Document::parse("p.yaml", "version: 1\nname: [a, b\n").unwrap_err();
         assert_eq!(error.code, "yaml-syntax");
         assert!(error.line.is_some());
-        assert!(error.message.starts_with("invalid YAML"), "{}", error.message);
+        assert!(
+            error.message.starts_with("invalid YAML"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn duplicate_keys_are_rejected() {
         let error = Document::parse("p.yaml", "name: a\nname: b\n").unwrap_err();
-        assert!(error.message.contains("duplicated key"), "{}", error.message);
+        assert!(
+            error.message.contains("duplicated key"),
+            "{}",
+            error.message
+        );
         assert_eq!(error.line, Some(2));
     }
 }

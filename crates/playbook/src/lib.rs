@@ -22,8 +22,8 @@ pub mod schema;
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{LoadOptions, LoadReport, Overrides, load_file, load_str};
 pub use model::{
-    Approval, FORMAT_VERSION, Mode, Objective, OnFailure, PlannedEffect, Playbook, ProtectedResource, Regions,
-    RetryPolicy, Step, Variable, VariableType,
+    Approval, FORMAT_VERSION, Mode, Objective, OnFailure, PlannedEffect, Playbook,
+    ProtectedResource, Regions, RetryPolicy, Step, Variable, VariableType,
 };
 pub use plan::{Plan, plan};
 pub use runtime::{ResolveError, RunContext};

@@ -333,8 +333,12 @@ pub struct Step {
 impl Step {
     /// The kind's registry entry. Loading guarantees the kind exists.
     pub fn kind_info(&self) -> &'static KindInfo {
-        crate::kinds::lookup(&self.kind)
-            .unwrap_or_else(|| panic!("step '{}' has kind '{}' that loading accepted but the registry lacks", self.id, self.kind))
+        crate::kinds::lookup(&self.kind).unwrap_or_else(|| {
+            panic!(
+                "step '{}' has kind '{}' that loading accepted but the registry lacks",
+                self.id, self.kind
+            )
+        })
     }
 
     /// True when the step waits for approval in `mode` (see [`Approval`]).

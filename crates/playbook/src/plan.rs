@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::duration::Duration;
 use crate::graph::Graph;
-use crate::model::{Objective, Playbook, PlannedEffect};
+use crate::model::{Objective, PlannedEffect, Playbook};
 
 /// The resolved DAG of a playbook with its time forecast.
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +100,11 @@ pub(crate) fn dependency_graph(playbook: &Playbook) -> Graph {
 pub fn plan(playbook: &Playbook) -> Plan {
     let graph = dependency_graph(playbook);
     let levels = graph.levels();
-    let order: Vec<String> = graph.topological_order().iter().map(|&i| playbook.steps[i].id.clone()).collect();
+    let order: Vec<String> = graph
+        .topological_order()
+        .iter()
+        .map(|&i| playbook.steps[i].id.clone())
+        .collect();
     let group_count = levels.iter().max().map(|l| l + 1).unwrap_or(0);
     let mut groups = vec![Vec::new(); group_count];
     for (i, step) in playbook.steps.iter().enumerate() {
@@ -135,12 +139,20 @@ pub fn plan(playbook: &Playbook) -> Plan {
         })
         .collect();
 
-    let (path, total_ms) = graph.longest_path(|i| steps[i].estimate.as_std().as_millis(), |i| !steps[i].always);
-    let total = Duration(std::time::Duration::from_millis(u64::try_from(total_ms).unwrap_or(u64::MAX)));
+    let (path, total_ms) = graph.longest_path(
+        |i| steps[i].estimate.as_std().as_millis(),
+        |i| !steps[i].always,
+    );
+    let total = Duration(std::time::Duration::from_millis(
+        u64::try_from(total_ms).unwrap_or(u64::MAX),
+    ));
     let status = match playbook.rto {
         None => RtoStatus::NoObjective,
         Some(rto) if total > rto.target => RtoStatus::OverTarget,
-        Some(Objective { warning: Some(warning), .. }) if total > warning => RtoStatus::OverWarning,
+        Some(Objective {
+            warning: Some(warning),
+            ..
+        }) if total > warning => RtoStatus::OverWarning,
         Some(_) => RtoStatus::Within,
     };
 
@@ -163,7 +175,12 @@ impl Plan {
     /// Renders the plan for a terminal, without color.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "Plan for playbook '{}' (sha256 {})", self.playbook, &self.hash[..self.hash.len().min(12)]);
+        let _ = writeln!(
+            out,
+            "Plan for playbook '{}' (sha256 {})",
+            self.playbook,
+            &self.hash[..self.hash.len().min(12)]
+        );
         let _ = writeln!(out);
         for (number, group) in self.groups.iter().enumerate() {
             let _ = writeln!(out, "Group {} ({} in parallel)", number + 1, group.len());
@@ -181,8 +198,15 @@ impl Plan {
                 if let Some(when) = &step.when {
                     flags.push(format!("when {when}"));
                 }
-                let flags = if flags.is_empty() { String::new() } else { format!("  [{}]", flags.join(", ")) };
-                let budget = step.budget.map(|b| b.to_string()).unwrap_or_else(|| "-".to_string());
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", flags.join(", "))
+                };
+                let budget = step
+                    .budget
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "-".to_string());
                 let _ = writeln!(
                     out,
                     "  {:<24} {:<26} estimate {:>6} ({}), budget {:>6}, timeout {}{flags}",
@@ -198,7 +222,11 @@ impl Plan {
                     step.timeout
                 );
                 for effect in &step.effects {
-                    let region = effect.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
+                    let region = effect
+                        .region
+                        .as_deref()
+                        .map(|r| format!(" in {r}"))
+                        .unwrap_or_default();
                     let _ = writeln!(
                         out,
                         "      {:<7} {} {}{region}",
@@ -211,7 +239,12 @@ impl Plan {
         }
         let _ = writeln!(out);
         let path = &self.critical_path;
-        let _ = writeln!(out, "Critical path: {} = {}", path.steps.join(" -> "), path.total);
+        let _ = writeln!(
+            out,
+            "Critical path: {} = {}",
+            path.steps.join(" -> "),
+            path.total
+        );
         let verdict = match (path.status, path.rto) {
             (RtoStatus::NoObjective, _) | (_, None) => "no RTO declared".to_string(),
             (RtoStatus::Within, Some(rto)) => format!("within the RTO target of {}", rto.target),

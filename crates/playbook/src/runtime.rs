@@ -50,8 +50,16 @@ impl RunContext {
             regions: playbook.regions.clone(),
             vars: playbook.vars.clone(),
             outputs: HashMap::new(),
-            variable_types: playbook.variables.iter().map(|(k, v)| (k.clone(), v.ty.value_type())).collect(),
-            output_types: playbook.steps.iter().map(|s| (s.id.clone(), s.output_types.clone())).collect(),
+            variable_types: playbook
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.ty.value_type()))
+                .collect(),
+            output_types: playbook
+                .steps
+                .iter()
+                .map(|s| (s.id.clone(), s.output_types.clone()))
+                .collect(),
         }
     }
 
@@ -78,7 +86,11 @@ impl Env for RunContext {
             ["regions", "backup"] => self.regions.backup.clone().map(Value::String),
             ["steps", step, "outputs", name] => {
                 let json = self.outputs.get(*step)?.get(*name)?;
-                match self.output_types.get(*step).and_then(|types| types.get(*name)) {
+                match self
+                    .output_types
+                    .get(*step)
+                    .and_then(|types| types.get(*name))
+                {
                     Some(ty) => Value::from_json(*ty, json).ok(),
                     None => None,
                 }
@@ -109,7 +121,11 @@ impl Step {
         };
         match self.evaluate_text("when", when, cx)? {
             Value::Bool(b) => Ok(b),
-            other => Err(self.resolve_error("when", when, EvalError::Invalid(format!("expected a bool, found {}", other.to_text())))),
+            other => Err(self.resolve_error(
+                "when",
+                when,
+                EvalError::Invalid(format!("expected a bool, found {}", other.to_text())),
+            )),
         }
     }
 
@@ -131,7 +147,9 @@ impl Step {
             return Ok(merged);
         }
         let mut scratch = cx.clone();
-        scratch.outputs.insert(self.id.clone(), kind_outputs.clone());
+        scratch
+            .outputs
+            .insert(self.id.clone(), kind_outputs.clone());
         for (name, text) in &self.outputs {
             let value = self.evaluate_text(&format!("outputs.{name}"), text, &scratch)?;
             merged.insert(name.clone(), value.to_json());
@@ -139,7 +157,12 @@ impl Step {
         Ok(merged)
     }
 
-    fn resolve_value(&self, field: &str, value: &serde_json::Value, cx: &RunContext) -> Result<serde_json::Value, ResolveError> {
+    fn resolve_value(
+        &self,
+        field: &str,
+        value: &serde_json::Value,
+        cx: &RunContext,
+    ) -> Result<serde_json::Value, ResolveError> {
         Ok(match value {
             serde_json::Value::String(text) => self.evaluate_text(field, text, cx)?.to_json(),
             serde_json::Value::Array(items) => serde_json::Value::Array(
@@ -151,21 +174,38 @@ impl Step {
             ),
             serde_json::Value::Object(map) => serde_json::Value::Object(
                 map.iter()
-                    .map(|(key, item)| Ok((key.clone(), self.resolve_value(&format!("{field}.{key}"), item, cx)?)))
+                    .map(|(key, item)| {
+                        Ok((
+                            key.clone(),
+                            self.resolve_value(&format!("{field}.{key}"), item, cx)?,
+                        ))
+                    })
                     .collect::<Result<_, ResolveError>>()?,
             ),
             other => other.clone(),
         })
     }
 
-    fn evaluate_text(&self, field: &str, text: &str, cx: &RunContext) -> Result<Value, ResolveError> {
+    fn evaluate_text(
+        &self,
+        field: &str,
+        text: &str,
+        cx: &RunContext,
+    ) -> Result<Value, ResolveError> {
         let template = Template::parse(text)
             .map_err(|error| self.resolve_error(field, text, EvalError::Invalid(error.message)))?;
-        template.evaluate(cx).map_err(|error| self.resolve_error(field, text, error))
+        template
+            .evaluate(cx)
+            .map_err(|error| self.resolve_error(field, text, error))
     }
 
     fn resolve_error(&self, field: &str, text: &str, error: EvalError) -> ResolveError {
-        ResolveError { step: self.id.clone(), field: field.to_string(), text: text.to_string(), error }
+        ResolveError {
+            step: self.id.clone(),
+            field: field.to_string(),
+            text: text.to_string(),
+            error,
+        }
     }
 }
 

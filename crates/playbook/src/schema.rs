@@ -21,12 +21,22 @@ pub fn json_schema() -> Value {
     let mut root = generator.root_schema_for::<PlaybookDoc>().to_value();
 
     if let Some(object) = root.as_object_mut() {
-        object.insert("$id".to_string(), json!("https://drctl.dev/schema/playbook-v1.json"));
+        object.insert(
+            "$id".to_string(),
+            json!("https://drctl.dev/schema/playbook-v1.json"),
+        );
         object.insert("title".to_string(), json!("drctl playbook, format v1"));
     }
-    if let Some(step) = root.pointer_mut("/$defs/StepDoc").and_then(Value::as_object_mut) {
+    if let Some(step) = root
+        .pointer_mut("/$defs/StepDoc")
+        .and_then(Value::as_object_mut)
+    {
         let names: Vec<&str> = kind_schemas.iter().map(|(name, _)| *name).collect();
-        if let Some(kind) = step.get_mut("properties").and_then(|p| p.get_mut("kind")).and_then(Value::as_object_mut) {
+        if let Some(kind) = step
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("kind"))
+            .and_then(Value::as_object_mut)
+        {
             kind.insert("enum".to_string(), json!(names));
         }
         let branches: Vec<Value> = kind_schemas
@@ -50,10 +60,19 @@ mod tests {
     #[test]
     fn schema_is_draft_2020_12_with_every_kind() {
         let schema = json_schema();
-        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-        let branches = schema.pointer("/$defs/StepDoc/allOf").and_then(Value::as_array).unwrap();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let branches = schema
+            .pointer("/$defs/StepDoc/allOf")
+            .and_then(Value::as_array)
+            .unwrap();
         assert_eq!(branches.len(), kinds::all().len());
-        let kinds_enum = schema.pointer("/$defs/StepDoc/properties/kind/enum").and_then(Value::as_array).unwrap();
+        let kinds_enum = schema
+            .pointer("/$defs/StepDoc/properties/kind/enum")
+            .and_then(Value::as_array)
+            .unwrap();
         assert!(kinds_enum.iter().any(|k| k == "aurora.restore_pitr"));
     }
 
@@ -63,7 +82,10 @@ mod tests {
         assert_eq!(schema["additionalProperties"], json!(false));
         let required = schema["required"].as_array().unwrap();
         for key in ["version", "name", "regions", "steps"] {
-            assert!(required.iter().any(|r| r == key), "{key} should be required");
+            assert!(
+                required.iter().any(|r| r == key),
+                "{key} should be required"
+            );
         }
     }
 

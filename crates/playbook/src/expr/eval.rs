@@ -127,7 +127,11 @@ fn apply(op: BinaryOp, left: Value, right: Value) -> Result<Value, EvalError> {
                 return Err(invalid(&left, &right));
             }
             let equal = ordering == Some(Ordering::Equal);
-            Ok(Value::Bool(if op == BinaryOp::Equal { equal } else { !equal }))
+            Ok(Value::Bool(if op == BinaryOp::Equal {
+                equal
+            } else {
+                !equal
+            }))
         }
         BinaryOp::Less | BinaryOp::LessEqual | BinaryOp::Greater | BinaryOp::GreaterEqual => {
             if matches!(left, Value::Bool(_)) {
@@ -155,29 +159,43 @@ fn arithmetic(op: BinaryOp, left: Value, right: Value) -> Result<Value, EvalErro
 
     match (left, right) {
         (Value::Int(a), Value::Int(b)) => {
-            let result = if add { a.checked_add(b) } else { a.checked_sub(b) };
+            let result = if add {
+                a.checked_add(b)
+            } else {
+                a.checked_sub(b)
+            };
             result.map(Value::Int).ok_or_else(overflow)
         }
         (Value::Duration(a), Value::Duration(b)) => {
-            let result = if add { a.checked_add(b) } else { a.checked_sub(b) };
+            let result = if add {
+                a.checked_add(b)
+            } else {
+                a.checked_sub(b)
+            };
             result.map(Value::Duration).ok_or_else(|| {
                 EvalError::Invalid("duration subtraction is negative or overflows".to_string())
             })
         }
         (Value::Timestamp(t), Value::Duration(d)) => {
             let d = delta(d)?;
-            let result = if add { t.checked_add_signed(d) } else { t.checked_sub_signed(d) };
+            let result = if add {
+                t.checked_add_signed(d)
+            } else {
+                t.checked_sub_signed(d)
+            };
             result.map(Value::Timestamp).ok_or_else(overflow)
         }
         (Value::Duration(d), Value::Timestamp(t)) if add => t
             .checked_add_signed(delta(d)?)
             .map(Value::Timestamp)
             .ok_or_else(overflow),
-        (Value::Timestamp(a), Value::Timestamp(b)) if !add => (a - b).to_std().map(Value::Duration).map_err(|_| {
-            EvalError::Invalid(format!(
-                "timestamp {a} is earlier than {b}, so the difference is a negative duration"
-            ))
-        }),
+        (Value::Timestamp(a), Value::Timestamp(b)) if !add => {
+            (a - b).to_std().map(Value::Duration).map_err(|_| {
+                EvalError::Invalid(format!(
+                    "timestamp {a} is earlier than {b}, so the difference is a negative duration"
+                ))
+            })
+        }
         (left, right) => match (as_number(&left), as_number(&right)) {
             (Some(a), Some(b)) => Ok(Value::Number(if add { a + b } else { a - b })),
             _ => Err(EvalError::Invalid(format!(
@@ -203,7 +221,9 @@ mod tests {
             match path.join(".").as_str() {
                 "run.mode" => Some(Value::String("drill".into())),
                 "run.started_at" => Some(Value::Timestamp(
-                    DateTime::parse_from_rfc3339("2026-12-04T03:10:00Z").unwrap().with_timezone(&Utc),
+                    DateTime::parse_from_rfc3339("2026-12-04T03:10:00Z")
+                        .unwrap()
+                        .with_timezone(&Utc),
                 )),
                 "vars.count" => Some(Value::Int(2)),
                 _ => None,
@@ -229,7 +249,10 @@ mod tests {
 
     #[test]
     fn and_short_circuits_missing_values() {
-        assert_eq!(eval("run.mode == 'incident' && steps.a.outputs.b"), Ok(Value::Bool(false)));
+        assert_eq!(
+            eval("run.mode == 'incident' && steps.a.outputs.b"),
+            Ok(Value::Bool(false))
+        );
         assert!(matches!(
             eval("run.mode == 'drill' && steps.a.outputs.b"),
             Err(EvalError::Unavailable { .. })

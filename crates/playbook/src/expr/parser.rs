@@ -39,11 +39,19 @@ pub fn parse(source: &str) -> Result<Expr, SyntaxError> {
             span: 0..source.len(),
         });
     }
-    let mut parser = Parser { tokens, position: 0, depth: 0, end: source.len() };
+    let mut parser = Parser {
+        tokens,
+        position: 0,
+        depth: 0,
+        end: source.len(),
+    };
     let expr = parser.parse_or()?;
     if let Some((token, span)) = parser.tokens.get(parser.position) {
         return Err(SyntaxError {
-            message: format!("unexpected {} after the end of the expression", describe(token)),
+            message: format!(
+                "unexpected {} after the end of the expression",
+                describe(token)
+            ),
             span: span.clone(),
         });
     }
@@ -114,7 +122,10 @@ fn tokenize(source: &str) -> Result<Vec<(Token, Span)>, SyntaxError> {
             }
             let text = &source[start..i];
             let literal = if text.contains('.') {
-                text.parse::<f64>().ok().filter(|n| n.is_finite()).map(Literal::Number)
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .map(Literal::Number)
             } else {
                 text.parse::<i64>().ok().map(Literal::Int)
             };
@@ -355,7 +366,12 @@ mod tests {
         assert_eq!(
             expr,
             Expr::Reference(
-                vec!["steps".into(), "restore-primary".into(), "outputs".into(), "host".into()],
+                vec![
+                    "steps".into(),
+                    "restore-primary".into(),
+                    "outputs".into(),
+                    "host".into()
+                ],
                 0..34
             )
         );
@@ -386,7 +402,11 @@ mod tests {
         ];
         for (source, message, span) in cases {
             let error = parse(source).unwrap_err();
-            assert!(error.message.contains(message), "{source}: {}", error.message);
+            assert!(
+                error.message.contains(message),
+                "{source}: {}",
+                error.message
+            );
             assert_eq!(error.span, span, "{source}");
         }
     }

@@ -71,7 +71,11 @@ impl Template {
             if !literal.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut literal)));
             }
-            parts.push(Part::Expression { expr, source: source.to_string(), offset: start });
+            parts.push(Part::Expression {
+                expr,
+                source: source.to_string(),
+                offset: start,
+            });
             rest = &after[close + 2..];
             consumed = start + close + 2;
         }
@@ -144,14 +148,20 @@ mod tests {
     #[test]
     fn mixed_text_interpolates() {
         let template = Template::parse("drill-${{ run.id }}-acu-${{ vars.min_acu }}").unwrap();
-        assert_eq!(template.evaluate(&Vars), Ok(Value::String("drill-r1-acu-0.5".into())));
+        assert_eq!(
+            template.evaluate(&Vars),
+            Ok(Value::String("drill-r1-acu-0.5".into()))
+        );
     }
 
     #[test]
     fn escaped_marker_stays_literal() {
         let template = Template::parse("cost $${{ not an expression").unwrap();
         assert!(template.is_literal());
-        assert_eq!(template.evaluate(&Vars), Ok(Value::String("cost ${{ not an expression".into())));
+        assert_eq!(
+            template.evaluate(&Vars),
+            Ok(Value::String("cost ${{ not an expression".into()))
+        );
     }
 
     #[test]

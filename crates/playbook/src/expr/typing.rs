@@ -48,7 +48,10 @@ pub fn type_of(expr: &Expr, scope: &dyn Scope) -> Result<ValueType, TypeError> {
             match (op, ty) {
                 (UnaryOp::Not, ValueType::Bool) => Ok(ValueType::Bool),
                 (UnaryOp::Negate, ValueType::Int | ValueType::Number) => Ok(ty),
-                (UnaryOp::Not, _) => Err(mismatch(span, format!("'!' needs a bool, found {}", type_name(ty)))),
+                (UnaryOp::Not, _) => Err(mismatch(
+                    span,
+                    format!("'!' needs a bool, found {}", type_name(ty)),
+                )),
                 (UnaryOp::Negate, _) => Err(mismatch(
                     span,
                     format!("'-' needs an int or a number, found {}", type_name(ty)),
@@ -74,7 +77,11 @@ pub fn type_of(expr: &Expr, scope: &dyn Scope) -> Result<ValueType, TypeError> {
 }
 
 fn mismatch(span: &Span, message: String) -> TypeError {
-    TypeError { message, help: None, span: span.clone() }
+    TypeError {
+        message,
+        help: None,
+        span: span.clone(),
+    }
 }
 
 fn is_numeric(ty: ValueType) -> bool {
@@ -127,7 +134,10 @@ mod tests {
                 "run.started_at" => Ok(ValueType::Timestamp),
                 "vars.min_acu" => Ok(ValueType::Number),
                 "vars.count" => Ok(ValueType::Int),
-                other => Err(NameError { message: format!("unknown name '{other}'"), help: None }),
+                other => Err(NameError {
+                    message: format!("unknown name '{other}'"),
+                    help: None,
+                }),
             }
         }
     }
@@ -144,7 +154,10 @@ mod tests {
             ("5m + run.started_at", ValueType::Timestamp),
             ("vars.min_acu + vars.count", ValueType::Number),
             ("vars.count + 1", ValueType::Int),
-            ("vars.count > 0.5 && !(run.mode != 'incident')", ValueType::Bool),
+            (
+                "vars.count > 0.5 && !(run.mode != 'incident')",
+                ValueType::Bool,
+            ),
             ("run.started_at - run.started_at", ValueType::Duration),
             ("-vars.count", ValueType::Int),
         ];
@@ -156,10 +169,22 @@ mod tests {
     #[test]
     fn mismatches_name_both_types() {
         let cases = [
-            ("run.mode == 3", "operator '==' cannot combine string and int", 0..13),
-            ("run.mode && true", "operator '&&' cannot combine string and bool", 0..16),
+            (
+                "run.mode == 3",
+                "operator '==' cannot combine string and int",
+                0..13,
+            ),
+            (
+                "run.mode && true",
+                "operator '&&' cannot combine string and bool",
+                0..16,
+            ),
             ("!vars.count", "'!' needs a bool, found int", 0..11),
-            ("5m - run.started_at", "operator '-' cannot combine duration and timestamp", 0..19),
+            (
+                "5m - run.started_at",
+                "operator '-' cannot combine duration and timestamp",
+                0..19,
+            ),
             ("vars.nope", "unknown name 'vars.nope'", 0..9),
         ];
         for (source, message, span) in cases {

@@ -75,8 +75,14 @@ impl Value {
             }
             (ValueType::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
             (ValueType::Duration, Json::String(text)) => parse_duration(text).map(Value::Duration),
-            (ValueType::Timestamp, Json::String(text)) => parse_timestamp(text).map(Value::Timestamp),
-            _ => Err(format!("expected {}, found {}", type_name(ty), describe_json(json))),
+            (ValueType::Timestamp, Json::String(text)) => {
+                parse_timestamp(text).map(Value::Timestamp)
+            }
+            _ => Err(format!(
+                "expected {}, found {}",
+                type_name(ty),
+                describe_json(json)
+            )),
         }
     }
 

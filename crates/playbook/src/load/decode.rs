@@ -12,7 +12,9 @@ use crate::diagnostic::{Diagnostic, suggestion_help};
 use crate::document::{Document, escape_pointer};
 
 /// Decodes `value` (found at `pointer` in `document`) into `T`. Returns the
-/// value when decoding succeeded and the diagnostics for every error found.
+/// diagnostics for every error found, and the value decoded without the
+/// offending keys (so later checks can go on) unless a required key is
+/// missing or the node itself has the wrong type.
 /// `context` names the node in messages, such as "step 'restore'".
 pub fn decode_all<T: DeserializeOwned>(
     document: &Document,
@@ -28,7 +30,7 @@ pub fn decode_all<T: DeserializeOwned>(
     // number of keys in the node.
     loop {
         let error = match serde_path_to_error::deserialize::<_, T>(&scratch) {
-            Ok(decoded) => return (Some(decoded).filter(|_| diagnostics.is_empty()), diagnostics),
+            Ok(decoded) => return (Some(decoded), diagnostics),
             Err(error) => error,
         };
         let segments: Vec<Segment> = error
@@ -51,7 +53,9 @@ pub fn decode_all<T: DeserializeOwned>(
             return (None, diagnostics);
         }
 
-        diagnostics.push(describe_error(document, pointer, &segments, &message, context));
+        diagnostics.push(describe_error(
+            document, pointer, &segments, &message, context,
+        ));
         let Some(key_index) = segments.iter().rposition(|s| matches!(s, Segment::Key(_))) else {
             return (None, diagnostics);
         };
@@ -91,7 +95,8 @@ fn remove_key(value: &mut serde_json::Value, path: &[Segment]) -> bool {
                 Some(child) => child,
                 None => return false,
             },
-            (Segment::Index(index), serde_json::Value::Array(items)) => match items.get_mut(*index) {
+            (Segment::Index(index), serde_json::Value::Array(items)) => match items.get_mut(*index)
+            {
                 Some(child) => child,
                 None => return false,
             },
@@ -125,7 +130,13 @@ fn missing_key(document: &Document, parent: &str, key: &str, context: &str) -> D
     )
 }
 
-fn describe_error(document: &Document, base: &str, segments: &[Segment], message: &str, context: &str) -> Diagnostic {
+fn describe_error(
+    document: &Document,
+    base: &str,
+    segments: &[Segment],
+    message: &str,
+    context: &str,
+) -> Diagnostic {
     let pointer = pointer_of(base, segments);
     let key_name = segments.iter().rev().find_map(|s| match s {
         Segment::Key(key) => Some(key.as_str()),
@@ -155,13 +166,23 @@ fn describe_error(document: &Document, base: &str, segments: &[Segment], message
         Some(key) => format!("invalid '{key}' in {context}"),
         None => format!("invalid {context}"),
     };
-    let detail = message.strip_prefix("invalid type: ").map(|rest| format!("found {rest}"));
+    let detail = message
+        .strip_prefix("invalid type: ")
+        .map(|rest| format!("found {rest}"));
     let (code, help) = if message.contains("duration") {
-        ("invalid-duration", Some("write a duration with units, such as 90s, 15m or 1h30m".to_string()))
+        (
+            "invalid-duration",
+            Some("write a duration with units, such as 90s, 15m or 1h30m".to_string()),
+        )
     } else {
         ("invalid-type", None)
     };
-    document.error_at(code, document.locate(&pointer, false), format!("{what}: {}", detail.as_deref().unwrap_or(message)), help)
+    document.error_at(
+        code,
+        document.locate(&pointer, false),
+        format!("{what}: {}", detail.as_deref().unwrap_or(message)),
+        help,
+    )
 }
 
 #[cfg(test)]
@@ -176,8 +197,10 @@ mod tests {
 
     #[test]
     fn reports_every_error_in_one_node() {
-        let (step, errors) = decode("id: a\nkind: aurora.snapshot\nneeds: x\nkidn: 1\ntimeout: 5 minutes\n");
-        assert!(step.is_none());
+        let (step, errors) =
+            decode("id: a\nkind: aurora.snapshot\nneeds: x\nkidn: 1\ntimeout: 5 minutes\n");
+        let step = step.expect("decoded without the bad keys");
+        assert_eq!(step.timeout, None);
         let found: Vec<_> = errors.iter().map(|e| (e.code, e.line, e.col)).collect();
         assert_eq!(
             found,
@@ -189,14 +212,25 @@ mod tests {
             "{errors:#?}"
         );
         assert_eq!(errors[1].message, "unknown key 'kidn' in step 'a'");
-        assert!(errors[1].help.as_deref().unwrap().starts_with("did you mean 'kind'?"), "{:?}", errors[1].help);
+        assert!(
+            errors[1]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean 'kind'?"),
+            "{:?}",
+            errors[1].help
+        );
     }
 
     #[test]
     fn missing_required_key_points_at_the_node() {
         let (_, errors) = decode("kind: aurora.snapshot\n");
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].message, "step 'a' is missing the required key 'id'");
+        assert_eq!(
+            errors[0].message,
+            "step 'a' is missing the required key 'id'"
+        );
     }
 
     #[test]
@@ -209,7 +243,16 @@ mod tests {
     #[test]
     fn unknown_enum_value_suggests() {
         let (_, errors) = decode("id: a\nkind: k\non_failure: abrot\n");
-        assert_eq!(errors[0].message, "invalid value 'abrot' for 'on_failure' in step 'a'");
-        assert!(errors[0].help.as_deref().unwrap().starts_with("did you mean 'abort'?"));
+        assert_eq!(
+            errors[0].message,
+            "invalid value 'abrot' for 'on_failure' in step 'a'"
+        );
+        assert!(
+            errors[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean 'abort'?")
+        );
     }
 }

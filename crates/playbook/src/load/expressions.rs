@@ -29,6 +29,14 @@ pub struct Marker {
     pub run_scoped: bool,
 }
 
+/// How a params value was produced from expressions.
+#[derive(Debug, Clone, Copy)]
+pub struct Substituted {
+    pub ty: ValueType,
+    /// True when every expression in the value had a value before the run.
+    pub known: bool,
+}
+
 /// Expression checking for one step.
 pub struct StepExpressions<'a> {
     pub document: &'a Document,
@@ -36,9 +44,9 @@ pub struct StepExpressions<'a> {
     pub known: &'a dyn Env,
     pub diagnostics: Vec<Diagnostic>,
     pub markers: Vec<Marker>,
-    /// Pointers whose value in the substituted params came from an expression
-    /// with a run-time value, with the expression's static type.
-    pub substituted: HashMap<String, ValueType>,
+    /// Pointers whose value in the substituted params came from expressions,
+    /// with the static type and whether the value is known before the run.
+    pub substituted: HashMap<String, Substituted>,
 }
 
 impl<'a> StepExpressions<'a> {
@@ -59,7 +67,8 @@ impl<'a> StepExpressions<'a> {
         let template = match Template::parse(text) {
             Ok(template) => template,
             Err(error) => {
-                let position = expression_position(self.document, pointer, text, error.range.clone());
+                let position =
+                    expression_position(self.document, pointer, text, error.range.clone());
                 self.diagnostics.push(self.document.error_at(
                     "expression-syntax",
                     position,
@@ -80,7 +89,12 @@ impl<'a> StepExpressions<'a> {
                 Err(error) => {
                     let range = offset + error.span.start..offset + error.span.end;
                     let position = expression_position(self.document, pointer, text, range);
-                    self.diagnostics.push(self.document.error_at("expression", position, error.message, error.help));
+                    self.diagnostics.push(self.document.error_at(
+                        "expression",
+                        position,
+                        error.message,
+                        error.help,
+                    ));
                     return None;
                 }
             }
@@ -138,23 +152,42 @@ impl<'a> StepExpressions<'a> {
         let Some((template, ty)) = self.check_string(pointer, text) else {
             // Already reported; the stand-in keeps the kind check from adding
             // a second error about the same value.
-            self.substituted.insert(pointer.to_string(), ValueType::String);
+            self.substituted.insert(
+                pointer.to_string(),
+                Substituted {
+                    ty: ValueType::String,
+                    known: false,
+                },
+            );
             return serde_json::Value::String("x".to_string());
         };
         if template.is_literal() {
-            return template.evaluate(self.known).map(|v| v.to_json()).unwrap_or_default();
+            return template
+                .evaluate(self.known)
+                .map(|v| v.to_json())
+                .unwrap_or_default();
         }
         if let Some(expr) = template.single_expression() {
             if let Ok(value) = crate::expr::evaluate(expr, self.known) {
+                self.substituted
+                    .insert(pointer.to_string(), Substituted { ty, known: true });
                 return value.to_json();
             }
-            self.substituted.insert(pointer.to_string(), ty);
+            self.substituted
+                .insert(pointer.to_string(), Substituted { ty, known: false });
             if ty == ValueType::String {
                 return serde_json::Value::String(self.marker(&template.parts[0]));
             }
             return Value::placeholder(ty).to_json();
         }
 
+        self.substituted.insert(
+            pointer.to_string(),
+            Substituted {
+                ty: ValueType::String,
+                known: true,
+            },
+        );
         let mut out = String::new();
         for part in &template.parts {
             match part {
@@ -162,7 +195,13 @@ impl<'a> StepExpressions<'a> {
                 Part::Expression { expr, .. } => match crate::expr::evaluate(expr, self.known) {
                     Ok(value) => out.push_str(&value.to_text()),
                     Err(_) => {
-                        self.substituted.insert(pointer.to_string(), ValueType::String);
+                        self.substituted.insert(
+                            pointer.to_string(),
+                            Substituted {
+                                ty: ValueType::String,
+                                known: false,
+                            },
+                        );
                         let word = self.marker(part);
                         out.push_str(&word);
                     }
@@ -184,7 +223,11 @@ impl<'a> StepExpressions<'a> {
             }
         });
         let word = format!("drctlexpr{}q", self.markers.len());
-        self.markers.push(Marker { word: word.clone(), original: format!("${{{{{source}}}}}"), run_scoped });
+        self.markers.push(Marker {
+            word: word.clone(),
+            original: format!("${{{{{source}}}}}"),
+            run_scoped,
+        });
         word
     }
 
@@ -204,11 +247,14 @@ impl<'a> StepExpressions<'a> {
 
         loop {
             let error = match (kind.check)(&scratch) {
-                Ok(effects) if !failed => return Some(effects.into_iter().map(|e| self.plan_effect(e)).collect()),
+                Ok(effects) if !failed => {
+                    return Some(effects.into_iter().map(|e| self.plan_effect(e)).collect());
+                }
                 Ok(_) => return None,
                 Err(error) => error,
             };
             let pointer = param_pointer(params_pointer, &error.path);
+            let message = self.restore_markers(&error.message);
 
             if let Some(missing) = &error.missing_field {
                 let missing_pointer = format!("{pointer}/{}", escape_pointer(missing));
@@ -234,35 +280,51 @@ impl<'a> StepExpressions<'a> {
                         Some(suggestion_help(field, &valid, "params")),
                     ));
                 }
-                (None, Some(ty)) if error.message.starts_with("invalid type") => {
+                (None, Some(substituted)) if message.starts_with("invalid type") => {
                     failed = true;
-                    self.diagnostics.push(self.document.error_at(
-                        "expression-type",
-                        self.document.locate(&pointer, false),
-                        format!(
-                            "expression of type {} does not fit param '{}' of {context}: {}",
-                            type_name(*ty),
-                            last_key(&error.path),
-                            error.message
+                    self.diagnostics.push(
+                        self.document.error_at(
+                            "expression-type",
+                            self.document.locate(&pointer, false),
+                            format!(
+                                "expression of type {} does not fit param '{}' of {context}: {}",
+                                type_name(substituted.ty),
+                                last_key(&error.path),
+                                message
+                            ),
+                            Some(
+                                "change the expression or the variable's type to match the param"
+                                    .to_string(),
+                            ),
                         ),
-                        Some("change the expression or the variable's type to match the param".to_string()),
-                    ));
+                    );
                 }
                 // The value depends on the run; its content is checked when
                 // the step runs, so only its type is checked here.
-                (None, Some(_)) => {}
-                (None, None) => {
+                (None, Some(substituted)) if !substituted.known => {}
+                (None, _) => {
                     failed = true;
                     self.diagnostics.push(self.document.error_at(
-                        if error.message.contains("duration") { "invalid-duration" } else { "invalid-param" },
+                        if message.contains("duration") {
+                            "invalid-duration"
+                        } else {
+                            "invalid-param"
+                        },
                         self.document.locate(&pointer, false),
-                        format!("invalid param '{}' for {context}: {}", last_key(&error.path), error.message),
+                        format!(
+                            "invalid param '{}' for {context}: {message}",
+                            last_key(&error.path)
+                        ),
                         None,
                     ));
                 }
             }
 
-            let Some(key_index) = error.path.iter().rposition(|s| matches!(s, PathSegment::Key(_))) else {
+            let Some(key_index) = error
+                .path
+                .iter()
+                .rposition(|s| matches!(s, PathSegment::Key(_)))
+            else {
                 return None;
             };
             if !remove_param(&mut scratch, &error.path[..=key_index]) {
@@ -270,6 +332,15 @@ impl<'a> StepExpressions<'a> {
             }
             removed.push(param_pointer(params_pointer, &error.path[..=key_index]));
         }
+    }
+
+    /// Replaces marker words in `text` with the expressions they stand for.
+    fn restore_markers(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for marker in &self.markers {
+            text = text.replace(&marker.word, &marker.original);
+        }
+        text
     }
 
     fn plan_effect(&self, effect: crate::kinds::Effect) -> PlannedEffect {
@@ -344,7 +415,12 @@ fn remove_param(value: &mut serde_json::Value, path: &[PathSegment]) -> bool {
 /// The position of `range` (bytes in the string value at `pointer`) in the
 /// source. Exact for strings on one line, plain or quoted without escapes;
 /// otherwise the position of the whole value.
-pub fn expression_position(document: &Document, pointer: &str, text: &str, range: Range<usize>) -> Position {
+pub fn expression_position(
+    document: &Document,
+    pointer: &str,
+    text: &str,
+    range: Range<usize>,
+) -> Position {
     let whole = document.locate(pointer, false);
     let Some(line) = document.source.lines().nth(whole.line.saturating_sub(1)) else {
         return whole;
@@ -356,9 +432,18 @@ pub fn expression_position(document: &Document, pointer: &str, text: &str, range
     let (Some(prefix), Some(covered)) = (text.get(..end), text.get(start..end)) else {
         return whole;
     };
-    if !from_value.chars().skip(quote).collect::<String>().starts_with(prefix) {
+    if !from_value
+        .chars()
+        .skip(quote)
+        .collect::<String>()
+        .starts_with(prefix)
+    {
         return whole;
     }
     let before = text.get(..start).map(|s| s.chars().count()).unwrap_or(0);
-    Position { line: whole.line, col: whole.col + quote + before, width: covered.chars().count().max(1) }
+    Position {
+        line: whole.line,
+        col: whole.col + quote + before,
+        width: covered.chars().count().max(1),
+    }
 }

@@ -39,7 +39,10 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { overrides: Overrides::new(), require_variable_values: true }
+        LoadOptions {
+            overrides: Overrides::new(),
+            require_variable_values: true,
+        }
     }
 }
 
@@ -66,7 +69,11 @@ impl LoadReport {
 
     /// Renders every diagnostic, separated by blank lines.
     pub fn render(&self, color: bool) -> String {
-        self.diagnostics.iter().map(|d| d.render(color)).collect::<Vec<_>>().join("\n")
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(color))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -96,7 +103,8 @@ impl Collector {
     }
 
     fn extend(&mut self, phase: Phase, diagnostics: Vec<Diagnostic>) {
-        self.entries.extend(diagnostics.into_iter().map(|d| (phase, d)));
+        self.entries
+            .extend(diagnostics.into_iter().map(|d| (phase, d)));
     }
 
     fn has_errors(&self) -> bool {
@@ -104,7 +112,8 @@ impl Collector {
     }
 
     fn finish(mut self) -> Vec<Diagnostic> {
-        self.entries.sort_by_key(|(phase, d)| (!d.is_error(), *phase, d.line, d.col));
+        self.entries
+            .sort_by_key(|(phase, d)| (!d.is_error(), *phase, d.line, d.col));
         self.entries.into_iter().map(|(_, d)| d).collect()
     }
 }
@@ -114,16 +123,26 @@ pub fn load_file(path: &Path, options: &LoadOptions) -> LoadReport {
     let file = path.display().to_string();
     let failed = |message: String, help: &str| LoadReport {
         playbook: None,
-        diagnostics: vec![Diagnostic::unlocated(Severity::Error, "io", &file, message).with_help(help)],
+        diagnostics: vec![
+            Diagnostic::unlocated(Severity::Error, "io", &file, message).with_help(help),
+        ],
     };
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(error) => return failed(format!("cannot read playbook '{file}': {error}"), "check the path"),
+        Err(error) => {
+            return failed(
+                format!("cannot read playbook '{file}': {error}"),
+                "check the path",
+            );
+        }
     };
     match String::from_utf8(bytes) {
         Ok(source) => load_str(&file, &source, options),
         Err(error) => failed(
-            format!("playbook '{file}' is not valid UTF-8 (byte {})", error.utf8_error().valid_up_to()),
+            format!(
+                "playbook '{file}' is not valid UTF-8 (byte {})",
+                error.utf8_error().valid_up_to()
+            ),
             "save the file as UTF-8",
         ),
     }
@@ -134,12 +153,27 @@ pub fn load_str(file: &str, source: &str, options: &LoadOptions) -> LoadReport {
     let hash = hex::encode(Sha256::digest(source.as_bytes()));
     let document = match Document::parse(file, source) {
         Ok(document) => document,
-        Err(diagnostic) => return LoadReport { playbook: None, diagnostics: vec![diagnostic] },
+        Err(diagnostic) => {
+            return LoadReport {
+                playbook: None,
+                diagnostics: vec![diagnostic],
+            };
+        }
     };
-    let mut collector = Collector { entries: Vec::new() };
-    let playbook = Loader { document: &document, options, collector: &mut collector }.run(hash);
+    let mut collector = Collector {
+        entries: Vec::new(),
+    };
+    let playbook = Loader {
+        document: &document,
+        options,
+        collector: &mut collector,
+    }
+    .run(hash);
     let has_errors = collector.has_errors();
-    LoadReport { playbook: playbook.filter(|_| !has_errors), diagnostics: collector.finish() }
+    LoadReport {
+        playbook: playbook.filter(|_| !has_errors),
+        diagnostics: collector.finish(),
+    }
 }
 
 struct Loader<'a> {
@@ -166,7 +200,8 @@ impl Loader<'_> {
             self.check_top_level(top);
         }
         let regions = top.as_ref().map(|t| t.regions.clone()).or_else(|| {
-            root.get("regions").and_then(|r| serde_json::from_value::<Regions>(r.clone()).ok())
+            root.get("regions")
+                .and_then(|r| serde_json::from_value::<Regions>(r.clone()).ok())
         });
 
         let variables = self.decode_variables(&root);
@@ -201,20 +236,39 @@ impl Loader<'_> {
             rto: top.rto,
             rpo: top.rpo,
             regions,
-            variables: variables.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect(),
-            vars: values.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            variables: variables
+                .iter()
+                .map(|(k, (_, v))| (k.clone(), v.clone()))
+                .collect(),
+            vars: values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
             protected: top.protected,
             steps: built,
         };
 
-        let safety_errors = safety::check(self.document, &playbook, &steps.iter().map(|s| s.index).collect::<Vec<_>>(), &values);
+        let safety_errors = safety::check(
+            self.document,
+            &playbook,
+            &steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+            &values,
+        );
         self.collector.extend(Phase::Safety, safety_errors);
         let budget_warnings = safety::check_budgets(self.document, &playbook);
         self.collector.extend(Phase::Warnings, budget_warnings);
         Some(playbook)
     }
 
-    fn error(&mut self, phase: Phase, code: &'static str, pointer: &str, key: bool, message: String, help: Option<String>) {
+    fn error(
+        &mut self,
+        phase: Phase,
+        code: &'static str,
+        pointer: &str,
+        key: bool,
+        message: String,
+        help: Option<String>,
+    ) {
         let position = self.document.locate(pointer, key);
         let diagnostic = self.document.error_at(code, position, message, help);
         self.collector.push(phase, diagnostic);
@@ -228,7 +282,9 @@ impl Loader<'_> {
                 "/version",
                 false,
                 format!("unsupported playbook version {}", top.version),
-                Some(format!("this drctl reads version {FORMAT_VERSION}; write 'version: {FORMAT_VERSION}'")),
+                Some(format!(
+                    "this drctl reads version {FORMAT_VERSION}; write 'version: {FORMAT_VERSION}'"
+                )),
             );
         }
         if top.modes.is_empty() {
@@ -251,17 +307,30 @@ impl Loader<'_> {
                     "invalid-value",
                     &format!("/{name}/warning"),
                     false,
-                    format!("{name} warning {warning} is later than its target {}", objective.target),
+                    format!(
+                        "{name} warning {warning} is later than its target {}",
+                        objective.target
+                    ),
                     Some("the warning threshold must not exceed the target".to_string()),
                 );
             }
         }
         if top.steps.is_empty() {
-            self.error(Phase::Structure, "invalid-value", "/steps", true, "'steps' is empty".to_string(), Some("add at least one step".to_string()));
+            self.error(
+                Phase::Structure,
+                "invalid-value",
+                "/steps",
+                true,
+                "'steps' is empty".to_string(),
+                Some("add at least one step".to_string()),
+            );
         }
     }
 
-    fn decode_variables(&mut self, root: &serde_json::Value) -> IndexMap<String, (ValueType, Variable)> {
+    fn decode_variables(
+        &mut self,
+        root: &serde_json::Value,
+    ) -> IndexMap<String, (ValueType, Variable)> {
         let mut variables = IndexMap::new();
         let Some(serde_json::Value::Object(entries)) = root.get("variables") else {
             return variables;
@@ -279,7 +348,8 @@ impl Loader<'_> {
                 );
                 continue;
             }
-            let (decoded, errors) = decode_all::<Variable>(self.document, &pointer, raw, &format!("variable '{name}'"));
+            let (decoded, errors) =
+                decode_all::<Variable>(self.document, &pointer, raw, &format!("variable '{name}'"));
             self.collector.extend(Phase::Structure, errors);
             if let Some(variable) = decoded {
                 variables.insert(name.clone(), (variable.ty.value_type(), variable));
@@ -324,14 +394,20 @@ impl Loader<'_> {
         for step in steps {
             match first.get(step.doc.id.as_str()) {
                 Some(&earlier) => {
-                    let line = self.document.locate(&format!("/steps/{earlier}/id"), false).line;
+                    let line = self
+                        .document
+                        .locate(&format!("/steps/{earlier}/id"), false)
+                        .line;
                     self.error(
                         Phase::DuplicateSteps,
                         "duplicate-step",
                         &format!("/steps/{}/id", step.index),
                         false,
                         format!("duplicate step id '{}'", step.doc.id),
-                        Some(format!("step ids must be unique; '{}' is first defined on line {line}", step.doc.id)),
+                        Some(format!(
+                            "step ids must be unique; '{}' is first defined on line {line}",
+                            step.doc.id
+                        )),
                     );
                 }
                 None => {
@@ -372,7 +448,11 @@ impl Loader<'_> {
                 match position.get(need.as_str()) {
                     Some(&target) => needs.push(target),
                     None => {
-                        let others: Vec<&str> = ids.iter().copied().filter(|id| *id != step.doc.id).collect();
+                        let others: Vec<&str> = ids
+                            .iter()
+                            .copied()
+                            .filter(|id| *id != step.doc.id)
+                            .collect();
                         self.error(
                             Phase::Needs,
                             "unknown-need",
@@ -392,7 +472,12 @@ impl Loader<'_> {
     fn report_cycle(&mut self, steps: &[DecodedStep], cycle: &[usize]) {
         let path: Vec<&str> = cycle.iter().map(|&i| steps[i].doc.id.as_str()).collect();
         let first = &steps[cycle[0]];
-        let pointer = match first.doc.needs.iter().position(|n| n == path.get(1).copied().unwrap_or_default()) {
+        let pointer = match first
+            .doc
+            .needs
+            .iter()
+            .position(|n| n == path.get(1).copied().unwrap_or_default())
+        {
             Some(n) => format!("/steps/{}/needs/{n}", first.index),
             None => format!("/steps/{}/needs", first.index),
         };
@@ -406,22 +491,33 @@ impl Loader<'_> {
         );
     }
 
-    fn resolve_variables(&mut self, variables: &IndexMap<String, (ValueType, Variable)>) -> IndexMap<String, Value> {
+    fn resolve_variables(
+        &mut self,
+        variables: &IndexMap<String, (ValueType, Variable)>,
+    ) -> IndexMap<String, Value> {
         let mut values = IndexMap::new();
+        // Variables with a reported bad value, so they are not also reported as missing.
+        let mut invalid: HashSet<&str> = HashSet::new();
         for (name, (ty, variable)) in variables {
             if let Some(default) = &variable.default {
                 match Value::from_json(*ty, default) {
                     Ok(value) => {
                         values.insert(name.clone(), value);
                     }
-                    Err(reason) => self.error(
-                        Phase::Variables,
-                        "invalid-default",
-                        &format!("/variables/{}/default", escape_pointer(name)),
-                        false,
-                        format!("invalid default for variable '{name}': {reason}"),
-                        Some(format!("give a {} value or change the variable's type", crate::expr::value::type_name(*ty))),
-                    ),
+                    Err(reason) => {
+                        invalid.insert(name);
+                        self.error(
+                            Phase::Variables,
+                            "invalid-default",
+                            &format!("/variables/{}/default", escape_pointer(name)),
+                            false,
+                            format!("invalid default for variable '{name}': {reason}"),
+                            Some(format!(
+                                "give a {} value or change the variable's type",
+                                crate::expr::value::type_name(*ty)
+                            )),
+                        );
+                    }
                 }
             }
         }
@@ -429,8 +525,9 @@ impl Loader<'_> {
         let names: Vec<&str> = variables.keys().map(String::as_str).collect();
         for entry in self.options.overrides.in_precedence_order() {
             let mut diagnostic = entry.origin.clone();
-            let Some((ty, _)) = variables.get(&entry.name) else {
-                diagnostic.message = format!("unknown variable '{}' in {}", entry.name, entry.described);
+            let Some((name, (ty, _))) = variables.get_key_value(&entry.name) else {
+                diagnostic.message =
+                    format!("unknown variable '{}' in {}", entry.name, entry.described);
                 diagnostic.help = Some(suggestion_help(&entry.name, &names, "variables"));
                 self.collector.push(Phase::Variables, diagnostic);
                 continue;
@@ -444,8 +541,14 @@ impl Loader<'_> {
                     values.insert(entry.name.clone(), value);
                 }
                 Err(reason) => {
-                    let declared = self.document.locate(&format!("/variables/{}", escape_pointer(&entry.name)), true);
-                    diagnostic.message = format!("invalid value for variable '{}' from {}: {reason}", entry.name, entry.described);
+                    invalid.insert(name);
+                    let declared = self
+                        .document
+                        .locate(&format!("/variables/{}", escape_pointer(&entry.name)), true);
+                    diagnostic.message = format!(
+                        "invalid value for variable '{}' from {}: {reason}",
+                        entry.name, entry.described
+                    );
                     diagnostic.help = Some(format!(
                         "variable '{}' is declared as {} at {}:{}",
                         entry.name,
@@ -460,14 +563,16 @@ impl Loader<'_> {
 
         if self.options.require_variable_values {
             for name in variables.keys() {
-                if !values.contains_key(name) {
+                if !values.contains_key(name) && !invalid.contains(name.as_str()) {
                     self.error(
                         Phase::Variables,
                         "missing-variable",
                         &format!("/variables/{}", escape_pointer(name)),
                         true,
                         format!("variable '{name}' has no value"),
-                        Some(format!("pass --var {name}=VALUE or --vars-file, or add a 'default'")),
+                        Some(format!(
+                            "pass --var {name}=VALUE or --vars-file, or add a 'default'"
+                        )),
                     );
                 }
             }
@@ -486,7 +591,10 @@ impl Loader<'_> {
         values: &IndexMap<String, Value>,
         regions: &Regions,
     ) -> Vec<Step> {
-        let variable_types: IndexMap<String, ValueType> = variables.iter().map(|(k, (ty, _))| (k.clone(), *ty)).collect();
+        let variable_types: IndexMap<String, ValueType> = variables
+            .iter()
+            .map(|(k, (ty, _))| (k.clone(), *ty))
+            .collect();
         let known = StaticEnv {
             vars: values,
             primary_region: &regions.primary,
@@ -502,9 +610,18 @@ impl Loader<'_> {
             let step = &steps[node];
             let pointer = format!("/steps/{}", step.index);
             let kind_outputs: IndexMap<String, ValueType> = kinds::lookup(&step.doc.kind)
-                .map(|k| k.outputs.iter().map(|o| (o.name.to_string(), o.ty)).collect())
+                .map(|k| {
+                    k.outputs
+                        .iter()
+                        .map(|o| (o.name.to_string(), o.ty))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let ancestors: HashSet<String> = graph.ancestors(node).into_iter().map(|i| steps[i].doc.id.clone()).collect();
+            let ancestors: HashSet<String> = graph
+                .ancestors(node)
+                .into_iter()
+                .map(|i| steps[i].doc.id.clone())
+                .collect();
 
             // Scope for params and `when`: ancestors only. Output types of
             // steps not yet visited are absent, but those steps are not
@@ -519,7 +636,12 @@ impl Loader<'_> {
                 outputs: &visible,
                 step_ids: ids,
             };
-            let scope = StepScope { names: &names, step_id: &step.doc.id, ancestors: &ancestors, own_outputs: None };
+            let scope = StepScope {
+                names: &names,
+                step_id: &step.doc.id,
+                ancestors: &ancestors,
+                own_outputs: None,
+            };
             let mut checker = StepExpressions::new(self.document, &scope, &known);
             if let Some(when) = &step.doc.when {
                 checker.check_condition(&format!("{pointer}/when"), when);
@@ -527,24 +649,37 @@ impl Loader<'_> {
             let substituted = checker.substitute(&format!("{pointer}/params"), &step.doc.params);
             let mut expression_errors = std::mem::take(&mut checker.diagnostics);
             let effects = match kinds::lookup(&step.doc.kind) {
-                Some(kind) => checker.check_params(kind, &format!("{pointer}/params"), substituted, &step.doc.id),
+                Some(kind) => checker.check_params(
+                    kind,
+                    &format!("{pointer}/params"),
+                    substituted,
+                    &step.doc.id,
+                ),
                 None => None,
             };
             let param_errors = std::mem::take(&mut checker.diagnostics);
 
             // Named outputs may also read the step's own kind outputs.
-            let own_scope = StepScope { own_outputs: Some(&kind_outputs), ..scope };
+            let own_scope = StepScope {
+                own_outputs: Some(&kind_outputs),
+                ..scope
+            };
             let mut own_checker = StepExpressions::new(self.document, &own_scope, &known);
             let mut all_outputs = kind_outputs.clone();
             for (name, text) in &step.doc.outputs {
                 let output_pointer = format!("{pointer}/outputs/{}", escape_pointer(name));
                 if !is_identifier(name) {
-                    expression_errors.push(self.document.error_at(
-                        "invalid-name",
-                        self.document.locate(&output_pointer, true),
-                        format!("invalid output name '{name}'"),
-                        Some("use letters, digits and '_', starting with a letter or '_'".to_string()),
-                    ));
+                    expression_errors.push(
+                        self.document.error_at(
+                            "invalid-name",
+                            self.document.locate(&output_pointer, true),
+                            format!("invalid output name '{name}'"),
+                            Some(
+                                "use letters, digits and '_', starting with a letter or '_'"
+                                    .to_string(),
+                            ),
+                        ),
+                    );
                     continue;
                 }
                 if let Some((_, ty)) = own_checker.check_string(&output_pointer, text) {
@@ -600,7 +735,10 @@ impl Loader<'_> {
                 "invalid-value",
                 &format!("{pointer}/multiplier"),
                 false,
-                format!("retry multiplier {} must be a number of at least 1.0", retry.multiplier),
+                format!(
+                    "retry multiplier {} must be a number of at least 1.0",
+                    retry.multiplier
+                ),
                 None,
             );
         }
@@ -610,7 +748,10 @@ impl Loader<'_> {
                 "invalid-value",
                 &format!("{pointer}/initial"),
                 false,
-                format!("retry initial delay {} exceeds the max delay {}", retry.initial, retry.max),
+                format!(
+                    "retry initial delay {} exceeds the max delay {}",
+                    retry.initial, retry.max
+                ),
                 None,
             );
         }

@@ -42,7 +42,10 @@ pub struct StepScope<'a> {
 }
 
 fn unknown(message: String, help: String) -> NameError {
-    NameError { message, help: Some(help) }
+    NameError {
+        message,
+        help: Some(help),
+    }
 }
 
 impl Scope for StepScope<'_> {
@@ -59,10 +62,17 @@ impl Scope for StepScope<'_> {
                     )
                 })
             }
-            ["run", field] => RUN_FIELDS.iter().find(|(f, _)| f == field).map(|(_, ty)| *ty).ok_or_else(|| {
-                let fields: Vec<&str> = RUN_FIELDS.iter().map(|(f, _)| *f).collect();
-                unknown(format!("unknown name '{full}'"), suggestion_help(field, &fields, "fields of run"))
-            }),
+            ["run", field] => RUN_FIELDS
+                .iter()
+                .find(|(f, _)| f == field)
+                .map(|(_, ty)| *ty)
+                .ok_or_else(|| {
+                    let fields: Vec<&str> = RUN_FIELDS.iter().map(|(f, _)| *f).collect();
+                    unknown(
+                        format!("unknown name '{full}'"),
+                        suggestion_help(field, &fields, "fields of run"),
+                    )
+                }),
             ["regions", "primary"] => Ok(ValueType::String),
             ["regions", "backup"] if self.names.has_backup_region => Ok(ValueType::String),
             ["regions", "backup"] => Err(unknown(
@@ -81,7 +91,9 @@ impl Scope for StepScope<'_> {
             [first, ..] => {
                 let roots = ["vars", "run", "regions", "steps"];
                 let help = match did_you_mean(first, roots) {
-                    Some(close) => format!("did you mean '{close}'? names start with vars., run., regions. or steps."),
+                    Some(close) => format!(
+                        "did you mean '{close}'? names start with vars., run., regions. or steps."
+                    ),
                     None => "names start with vars., run., regions. or steps.".to_string(),
                 };
                 Err(unknown(format!("unknown name '{full}'"), help))
@@ -104,12 +116,21 @@ impl StepScope<'_> {
         } else {
             let Some(outputs) = self.names.outputs.get(step) else {
                 let ids: Vec<&str> = self.names.step_ids.iter().map(String::as_str).collect();
-                return Err(unknown(format!("unknown step '{step}' in '{full}'"), suggestion_help(step, &ids, "steps")));
+                return Err(unknown(
+                    format!("unknown step '{step}' in '{full}'"),
+                    suggestion_help(step, &ids, "steps"),
+                ));
             };
             if !self.ancestors.contains(step) {
                 return Err(unknown(
-                    format!("step '{}' reads '{full}' but does not depend on step '{step}'", self.step_id),
-                    format!("add '{step}' to the 'needs' of step '{}', so it runs first", self.step_id),
+                    format!(
+                        "step '{}' reads '{full}' but does not depend on step '{step}'",
+                        self.step_id
+                    ),
+                    format!(
+                        "add '{step}' to the 'needs' of step '{}', so it runs first",
+                        self.step_id
+                    ),
                 ));
             }
             outputs

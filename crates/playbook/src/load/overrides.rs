@@ -56,7 +56,12 @@ impl Overrides {
         self.flags.push(Override {
             name: name.to_string(),
             value: OverrideValue::Text(value.to_string()),
-            origin: Diagnostic::unlocated(Severity::Error, "invalid-override", "--var", String::new()),
+            origin: Diagnostic::unlocated(
+                Severity::Error,
+                "invalid-override",
+                "--var",
+                String::new(),
+            ),
             described: format!("--var {name}={value}"),
         });
         Ok(())
@@ -85,7 +90,12 @@ impl Overrides {
         };
         for (name, value) in entries {
             let pointer = format!("/{}", crate::document::escape_pointer(name));
-            let origin = document.error_at("invalid-override", document.locate(&pointer, true), String::new(), None);
+            let origin = document.error_at(
+                "invalid-override",
+                document.locate(&pointer, true),
+                String::new(),
+                None,
+            );
             self.files.push(Override {
                 name: name.clone(),
                 value: OverrideValue::Json(value.clone()),
@@ -113,7 +123,10 @@ mod tests {
     #[test]
     fn flag_without_equals_is_rejected() {
         let error = Overrides::new().add_flag("min_acu").unwrap_err();
-        assert_eq!(error.message, "invalid --var 'min_acu': expected NAME=VALUE");
+        assert_eq!(
+            error.message,
+            "invalid --var 'min_acu': expected NAME=VALUE"
+        );
         assert_eq!(error.file, "--var");
     }
 
@@ -121,15 +134,29 @@ mod tests {
     fn flags_apply_after_files() {
         let mut overrides = Overrides::new();
         overrides.add_flag("a=1").unwrap();
-        overrides.add_file_source("vars.yaml", "a: 2\nb: x\n").unwrap();
-        let order: Vec<_> = overrides.in_precedence_order().map(|o| o.described.clone()).collect();
-        assert_eq!(order, vec!["vars file 'vars.yaml'", "vars file 'vars.yaml'", "--var a=1"]);
+        overrides
+            .add_file_source("vars.yaml", "a: 2\nb: x\n")
+            .unwrap();
+        let order: Vec<_> = overrides
+            .in_precedence_order()
+            .map(|o| o.described.clone())
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                "vars file 'vars.yaml'",
+                "vars file 'vars.yaml'",
+                "--var a=1"
+            ]
+        );
     }
 
     #[test]
     fn vars_file_entries_are_located() {
         let mut overrides = Overrides::new();
-        overrides.add_file_source("vars.yaml", "a: 1\nregion: x\n").unwrap();
+        overrides
+            .add_file_source("vars.yaml", "a: 1\nregion: x\n")
+            .unwrap();
         let second = overrides.in_precedence_order().nth(1).unwrap();
         assert_eq!((second.origin.line, second.origin.col), (Some(2), Some(1)));
     }

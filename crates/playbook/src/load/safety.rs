@@ -18,12 +18,17 @@ use crate::document::Document;
 use crate::expr::{Template, Value};
 use crate::kinds::EffectAction;
 use crate::load::names::StaticEnv;
-use crate::model::{Mode, Playbook, PlannedEffect};
+use crate::model::{Mode, PlannedEffect, Playbook};
 use crate::plan::dependency_graph;
 
 /// Returns errors for effects that break the rules above. `file_indexes[i]`
 /// is the position in the file's `steps` list of `playbook.steps[i]`.
-pub fn check(document: &Document, playbook: &Playbook, file_indexes: &[usize], values: &IndexMap<String, Value>) -> Vec<Diagnostic> {
+pub fn check(
+    document: &Document,
+    playbook: &Playbook,
+    file_indexes: &[usize],
+    values: &IndexMap<String, Value>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let drill_env = StaticEnv {
         vars: values,
@@ -36,7 +41,9 @@ pub fn check(document: &Document, playbook: &Playbook, file_indexes: &[usize], v
         let position = document.locate(&format!("/steps/{index}/kind"), false);
         for effect in step.effects.iter().filter(|e| e.mutates() && !e.owned_only) {
             for protected in &playbook.protected {
-                if protected.resource_type == effect.resource_type && glob_match(&protected.id, &effect.id) {
+                if protected.resource_type == effect.resource_type
+                    && glob_match(&protected.id, &effect.id)
+                {
                     diagnostics.push(document.error_at(
                         "protected-resource",
                         position,
@@ -59,7 +66,11 @@ pub fn check(document: &Document, playbook: &Playbook, file_indexes: &[usize], v
         if !playbook.allows(Mode::Drill) || skipped_in_drill(step.when.as_deref(), &drill_env) {
             continue;
         }
-        for effect in step.effects.iter().filter(|e| e.mutates() && !e.owned_only && !e.run_scoped) {
+        for effect in step
+            .effects
+            .iter()
+            .filter(|e| e.mutates() && !e.owned_only && !e.run_scoped)
+        {
             diagnostics.push(document.error_at(
                 "drill-mutation",
                 position,
@@ -88,7 +99,10 @@ fn skipped_in_drill(when: Option<&str>, env: &StaticEnv) -> bool {
     let Some(when) = when else {
         return false;
     };
-    matches!(Template::parse(when).map(|t| t.evaluate(env)), Ok(Ok(Value::Bool(false))))
+    matches!(
+        Template::parse(when).map(|t| t.evaluate(env)),
+        Ok(Ok(Value::Bool(false)))
+    )
 }
 
 fn action_verb(action: EffectAction) -> &'static str {
@@ -129,7 +143,12 @@ pub fn check_budgets(document: &Document, playbook: &Playbook) -> Vec<Diagnostic
     };
     let graph = dependency_graph(playbook);
     let (path, total_ms) = graph.longest_path(
-        |i| playbook.steps[i].budget.map(|b| b.as_std().as_millis()).unwrap_or(0),
+        |i| {
+            playbook.steps[i]
+                .budget
+                .map(|b| b.as_std().as_millis())
+                .unwrap_or(0)
+        },
         |i| !playbook.steps[i].always,
     );
     let total = std::time::Duration::from_millis(u64::try_from(total_ms).unwrap_or(u64::MAX));
