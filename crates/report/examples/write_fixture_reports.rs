@@ -11,6 +11,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("complete-run.jsonl", "drill-20260301-0902"),
     ("crashed-run.jsonl", "drill-20260301-crash"),
     ("passed-run.jsonl", "drill-20260601-0902"),
+    ("resumed-run.jsonl", "drill-20260301-resumed"),
 ];
 
 fn main() -> ExitCode {

@@ -237,3 +237,25 @@ fn passed_run_meets_rto_past_warning() {
     assert_eq!(report.rto.status, RtoStatus::Warning);
     assert_eq!(report.rto.recovered_by_step.as_deref(), Some("verify-primary"));
 }
+
+#[test]
+fn resumed_run_counts_the_outage() {
+    let state = tempfile::tempdir().unwrap();
+    let run_dir = install_fixture(state.path(), "resumed-run.jsonl", "drill-20260301-resumed");
+    let report = build_report(&load_run(&run_dir).unwrap());
+
+    assert!(report.run.complete);
+    assert_eq!(report.run.resumed_at.len(), 1);
+    assert_eq!(report.run.status, RunStatus::Failed);
+
+    // The writer step spans the crash, so its duration includes the 90 s outage.
+    let writer = report.steps.iter().find(|s| s.id == "writer").unwrap();
+    assert_eq!(writer.attempts, 2);
+    assert_eq!(writer.duration_seconds, Some(331.0 + 90.0));
+
+    // Adopted after the crash and deleted by the cleanup: not left over.
+    let instance = report.resources.iter().find(|r| r.id == "drill-restore-0902-writer").unwrap();
+    assert_eq!(instance.events, vec!["created", "adopted", "deleted"]);
+    assert!(!instance.left_over);
+    assert!(!report.manual_actions.iter().any(|a| a.kind == "resume_or_inspect"));
+}
