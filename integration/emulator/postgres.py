@@ -87,6 +87,17 @@ def _server_user() -> str | None:
     return SERVER_USER
 
 
+def _ensure_traversable(directory: Path) -> None:
+    """Let the server user reach `directory`, e.g. a root-owned 0700 temporary directory."""
+    mode = directory.stat().st_mode
+    if directory.stat().st_uid == os.geteuid() and not mode & 0o001:
+        os.chmod(directory, mode | 0o011)
+    for ancestor in directory.parents:
+        if not ancestor.stat().st_mode & 0o001:
+            raise RuntimeError(f"{ancestor} is not searchable by other users, so {SERVER_USER} cannot reach "
+                               f"the PostgreSQL directory below it; choose a directory under /tmp")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -125,6 +136,8 @@ def start(directory: str, rds_endpoint_suffixes: dict) -> PgServer:
     if any(base.iterdir()):
         raise RuntimeError(f"PostgreSQL directory {base} is not empty; remove it or choose another")
     run_as = _server_user()
+    if run_as:
+        _ensure_traversable(base.parent)
     _certificates(base, rds_endpoint_suffixes)
 
     superuser_password = secrets.token_urlsafe(18)
