@@ -259,14 +259,9 @@ fn run_status(outcome: Option<&RunOutcome>) -> RunStatus {
 /// finished: every non-`always` step succeeded or was skipped by its
 /// condition, and at least one succeeded.
 fn recovery_end(state: &RunState) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
-    let recovery: Vec<(&StepState, bool)> = state
-        .header
-        .steps
-        .iter()
-        .filter(|spec| !spec.always)
-        .filter_map(|spec| state.steps.get(&spec.id).map(|step| (step, true)))
-        .collect();
-    let all_done = recovery.iter().all(|(step, _)| match step.status {
+    let recovery: Vec<&StepState> =
+        state.header.steps.iter().filter(|spec| !spec.always).filter_map(|spec| state.steps.get(&spec.id)).collect();
+    let all_done = recovery.iter().all(|step| match step.status {
         StepStatus::Succeeded => true,
         StepStatus::Skipped => matches!(step.skip, Some((SkipCause::Condition, _))),
         _ => false,
@@ -276,8 +271,8 @@ fn recovery_end(state: &RunState) -> Option<(String, chrono::DateTime<chrono::Ut
     }
     recovery
         .iter()
-        .filter(|(step, _)| step.status == StepStatus::Succeeded)
-        .filter_map(|(step, _)| step.finished_at.map(|at| (step.id.clone(), at)))
+        .filter(|step| step.status == StepStatus::Succeeded)
+        .filter_map(|step| step.finished_at.map(|at| (step.id.clone(), at)))
         .max_by_key(|(_, at)| *at)
 }
 

@@ -196,7 +196,7 @@ pub fn render_history_table(entries: &[HistoryEntry]) -> String {
 /// Median of sorted, non-empty `values`.
 fn median(values: &[f64]) -> f64 {
     let middle = values.len() / 2;
-    if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] }
+    if values.len().is_multiple_of(2) { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] }
 }
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {

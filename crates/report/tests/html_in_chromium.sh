@@ -75,10 +75,11 @@ PY
         fail "$run_id: no screenshot at $png"
     fi
 
-    # Console: Chromium logs console messages to stderr with --enable-logging.
+    # Console: with --enable-logging=stderr, Chromium 1xx writes each console
+    # message and uncaught exception as an INFO:CONSOLE line.
     chromium_run --enable-logging=stderr --v=0 --dump-dom "file://$html" >"$out_dir/$run_id.dom.html" 2>"$out_dir/$run_id.console.log" ||
         fail "$run_id: chromium --dump-dom failed; see $out_dir/$run_id.console.log"
-    if grep -E 'CONSOLE\(|Uncaught|ERROR:.*(console|javascript)' "$out_dir/$run_id.console.log"; then
+    if grep -E 'CONSOLE[:(]|Uncaught|ERROR:.*(console|javascript)' "$out_dir/$run_id.console.log"; then
         fail "$run_id: console messages in $out_dir/$run_id.console.log"
     fi
     grep -q '<svg' "$out_dir/$run_id.dom.html" || fail "$run_id: rendered DOM has no SVG timeline"
