@@ -217,7 +217,7 @@ def _ensure_buckets(endpoint: str, ids: dict) -> None:
                 "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 
     s3 = _client(endpoint, "s3")
-    versions = s3.list_object_versions(Bucket=TFSTATE_BUCKET, Prefix=TFSTATE_KEY).get("Versions", [])
+    versions = _state_versions(s3)
     if not versions:
         documents = tfstate.versions(ids)
         for age, document in zip(range(len(documents), 0, -1), documents):
@@ -231,10 +231,16 @@ def _ensure_buckets(endpoint: str, ids: dict) -> None:
         s3.put_object(Bucket=TFSTATE_BUCKET, Key=WORKSPACE_KEY, Body=tfstate.workspace_version(ids),
                       ContentType="application/json")
         _ensure_lock_table(endpoint, digest)
-    versions = s3.list_object_versions(Bucket=TFSTATE_BUCKET, Prefix=TFSTATE_KEY).get("Versions", [])
+    versions = _state_versions(s3)
     ids["tfstate"] = {"bucket": TFSTATE_BUCKET, "key": TFSTATE_KEY, "workspace_key": WORKSPACE_KEY,
                       "lock_table": LOCK_TABLE,
                       "version_ids": [v["VersionId"] for v in sorted(versions, key=lambda v: v["LastModified"])]}
+
+
+def _state_versions(s3) -> list[dict]:
+    """Return the versions of exactly TFSTATE_KEY; the prefix also matches longer keys."""
+    listed = s3.list_object_versions(Bucket=TFSTATE_BUCKET, Prefix=TFSTATE_KEY).get("Versions", [])
+    return [v for v in listed if v["Key"] == TFSTATE_KEY]
 
 
 def _ensure_lock_table(endpoint: str, digest: str) -> None:

@@ -10,4 +10,5 @@ mod python_units;
 mod rds_timing;
 mod request_log;
 mod sdk_compat;
+mod seeding;
 mod support;

@@ -154,7 +154,7 @@ async fn copy_object_applies_bucket_kms_default() {
     let estate = Estate::shared();
     let s3 = s3_from(&sdk_config(&estate.tenant("sse"), "eu-west-2").await);
     let bucket = &estate.seed().tfstate.bucket;
-    let target = format!("{}.copy-{}", estate.seed().tfstate.key, unique("sse"));
+    let target = format!("scratch/{}/terraform.tfstate", unique("sse"));
 
     let output = s3
         .copy_object()

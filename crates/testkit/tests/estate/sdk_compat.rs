@@ -48,7 +48,7 @@ async fn tfstate_versions_list_and_restore() {
     assert!(lineages.windows(2).all(|w| w[0] == w[1]), "lineages {lineages:?}");
 
     // A rollback writes an old version back as a new object version under a scratch key.
-    let scratch = format!("{}.{}", info.key, unique("rollback"));
+    let scratch = format!("scratch/{}/terraform.tfstate", unique("rollback"));
     let old = s3
         .get_object()
         .bucket(&info.bucket)
