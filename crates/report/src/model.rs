@@ -120,7 +120,7 @@ pub struct PlaybookSection {
 pub struct Verdict {
     pub rto: RtoStatus,
     pub rpo: RpoStatus,
-    /// One sentence, for example "RTO met (12m 00s of 30m 00s); RPO met (3.2s of 15m 00s)".
+    /// One sentence, for example "RTO met (12m 00s of 30m 00s target); RPO met (3.2s of 15m 00s target)".
     pub headline: String,
 }
 

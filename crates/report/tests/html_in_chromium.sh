@@ -75,7 +75,7 @@ PY
         fail "$run_id: no screenshot at $png"
     fi
 
-    # Console: with --enable-logging=stderr, Chromium 1xx writes each console
+    # Console: with --enable-logging=stderr, Chromium 156 (Debian 12) writes each console
     # message and uncaught exception as an INFO:CONSOLE line.
     chromium_run --enable-logging=stderr --v=0 --dump-dom "file://$html" >"$out_dir/$run_id.dom.html" 2>"$out_dir/$run_id.console.log" ||
         fail "$run_id: chromium --dump-dom failed; see $out_dir/$run_id.console.log"
