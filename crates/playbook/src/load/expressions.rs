@@ -35,6 +35,8 @@ pub struct Substituted {
     pub ty: ValueType,
     /// True when every expression in the value had a value before the run.
     pub known: bool,
+    /// True when an expression failed to parse or type-check and is already reported.
+    pub failed: bool,
 }
 
 /// Expression checking for one step.
@@ -154,10 +156,7 @@ impl<'a> StepExpressions<'a> {
             // a second error about the same value.
             self.substituted.insert(
                 pointer.to_string(),
-                Substituted {
-                    ty: ValueType::String,
-                    known: false,
-                },
+                Substituted { ty: ValueType::String, known: false, failed: true },
             );
             return serde_json::Value::String("x".to_string());
         };
@@ -170,11 +169,11 @@ impl<'a> StepExpressions<'a> {
         if let Some(expr) = template.single_expression() {
             if let Ok(value) = crate::expr::evaluate(expr, self.known) {
                 self.substituted
-                    .insert(pointer.to_string(), Substituted { ty, known: true });
+                    .insert(pointer.to_string(), Substituted { ty, known: true, failed: false });
                 return value.to_json();
             }
             self.substituted
-                .insert(pointer.to_string(), Substituted { ty, known: false });
+                .insert(pointer.to_string(), Substituted { ty, known: false, failed: false });
             if ty == ValueType::String {
                 return serde_json::Value::String(self.marker(&template.parts[0]));
             }
@@ -183,10 +182,7 @@ impl<'a> StepExpressions<'a> {
 
         self.substituted.insert(
             pointer.to_string(),
-            Substituted {
-                ty: ValueType::String,
-                known: true,
-            },
+            Substituted { ty: ValueType::String, known: true, failed: false },
         );
         let mut out = String::new();
         for part in &template.parts {
@@ -197,10 +193,7 @@ impl<'a> StepExpressions<'a> {
                     Err(_) => {
                         self.substituted.insert(
                             pointer.to_string(),
-                            Substituted {
-                                ty: ValueType::String,
-                                known: false,
-                            },
+                            Substituted { ty: ValueType::String, known: false, failed: false },
                         );
                         let word = self.marker(part);
                         out.push_str(&word);
@@ -269,7 +262,9 @@ impl<'a> StepExpressions<'a> {
                 return None;
             }
 
-            match (&error.unknown_field, self.substituted.get(&pointer)) {
+            match (&error.unknown_field, self.substituted.get(&pointer).copied()) {
+                // The expression's own error is reported already.
+                (None, Some(substituted)) if substituted.failed => {}
                 (Some((field, valid)), _) => {
                     let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
                     failed = true;
