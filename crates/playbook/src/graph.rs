@@ -112,7 +112,7 @@ impl Graph {
         levels
     }
 
-    /// Every step that `node` depends on, directly or transitively.
+    /// Collects every step that `node` depends on, directly or transitively.
     pub fn ancestors(&self, node: usize) -> HashSet<usize> {
         let mut seen = HashSet::new();
         let mut stack: Vec<usize> = self.needs[node].clone();
@@ -124,7 +124,7 @@ impl Graph {
         seen
     }
 
-    /// The chain with the largest total weight among the `included` steps,
+    /// Finds the chain with the maximum total weight among the `included` steps,
     /// from its first step to its last, with the total. Excluded steps
     /// neither count nor connect chains. Assumes no cycle.
     pub fn longest_path(

@@ -19,8 +19,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Aurora restore of a small cluster usually takes.
 pub const DEFAULT_TIMEOUT: Duration = Duration(std::time::Duration::from_secs(3600));
 
-/// How a run is carried out. A drill restores into new resources and never
-/// changes what it did not create; an incident recovers production.
+/// The kind of run. A drill restores into new resources and changes nothing
+/// it did not create. An incident recovers production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -109,7 +109,7 @@ pub struct ProtectedResource {
     pub id: String,
 }
 
-/// What the executor does after a step fails (all retries used).
+/// The executor's reaction when a step fails after all retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnFailure {
@@ -331,7 +331,8 @@ pub struct Step {
 }
 
 impl Step {
-    /// The kind's registry entry. Loading guarantees the kind exists.
+    /// Returns the kind's registry entry. Loading guarantees that the kind exists,
+    /// so this panics only for a `Step` built by hand with an unknown kind.
     pub fn kind_info(&self) -> &'static KindInfo {
         crate::kinds::lookup(&self.kind).unwrap_or_else(|| {
             panic!(

@@ -4,9 +4,9 @@
 //! The critical path is the chain of dependent steps with the largest total
 //! estimate, where a step's estimate is its `expected` duration, else its
 //! `budget`, else its `timeout`. Always-steps (cleanup) are listed and
-//! grouped like other steps but kept off the critical path: they run after
-//! the recovery is done or abandoned, so they do not delay the service coming
-//! back, and counting their timeouts would make every forecast look late.
+//! grouped like other steps but kept off the critical path. They run after
+//! the recovery is done or abandoned, so they do not delay the service's
+//! return, and counting their timeouts would make every forecast look late.
 
 use std::fmt::Write as _;
 
@@ -29,7 +29,7 @@ pub struct Plan {
     pub critical_path: CriticalPath,
 }
 
-/// One step as the plan sees it.
+/// One step in the plan, with its estimate and effects.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
     pub id: String,
@@ -58,7 +58,7 @@ pub enum EstimateSource {
     Timeout,
 }
 
-/// The longest chain of estimates, compared with the RTO.
+/// The chain with the maximum total estimate, compared with the RTO.
 #[derive(Debug, Clone, Serialize)]
 pub struct CriticalPath {
     pub steps: Vec<String>,
@@ -67,7 +67,7 @@ pub struct CriticalPath {
     pub status: RtoStatus,
 }
 
-/// How the critical path compares with the RTO.
+/// The comparison of the critical path with the RTO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RtoStatus {
@@ -81,7 +81,7 @@ pub enum RtoStatus {
     OverTarget,
 }
 
-/// The dependency graph of a loaded playbook, nodes in `steps` order.
+/// Builds the dependency graph of a loaded playbook, nodes in `steps` order.
 pub(crate) fn dependency_graph(playbook: &Playbook) -> Graph {
     let edges = playbook
         .steps

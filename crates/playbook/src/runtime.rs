@@ -1,6 +1,6 @@
 //! Resolving a step's expressions at run time.
 //!
-//! The executor holds a [`RunContext`] with the run metadata and the outputs
+//! The executor keeps a [`RunContext`] with the run metadata and the outputs
 //! recorded so far, and asks each step for its condition, its resolved params
 //! and its outputs. Outputs are JSON as recorded in the journal; they are read
 //! back with the types declared by the kind or inferred at load time for
@@ -34,7 +34,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// A context for a run of `playbook`, with its variable values and no outputs yet.
+    /// Creates the context for a run of `playbook`, with its variable values and no outputs yet.
     pub fn new(
         playbook: &Playbook,
         run_id: impl Into<String>,
@@ -105,7 +105,7 @@ impl Env for RunContext {
 #[error("step '{step}', {field}: cannot resolve '{text}': {error}")]
 pub struct ResolveError {
     pub step: String,
-    /// Where the expression sits, such as `params.restore_time` or `when`.
+    /// Field path of the expression, such as `params.restore_time` or `when`.
     pub field: String,
     /// The string holding the expression, as written.
     pub text: String,

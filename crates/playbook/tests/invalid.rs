@@ -9,7 +9,7 @@ modes: [drill]
 regions: { primary: eu-west-2, backup: us-east-1 }
 ";
 
-/// A valid snapshot step named `id`, at 2-space list indentation.
+/// Returns a valid snapshot step named `id`, at 2-space list indentation.
 fn snapshot(id: &str) -> String {
     format!(
         "  - id: {id}

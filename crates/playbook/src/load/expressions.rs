@@ -29,7 +29,7 @@ pub struct Marker {
     pub run_scoped: bool,
 }
 
-/// How a params value was produced from expressions.
+/// The origin of a params value built from expressions.
 #[derive(Debug, Clone, Copy)]
 pub struct Substituted {
     pub ty: ValueType,
@@ -407,9 +407,9 @@ fn remove_param(value: &mut serde_json::Value, path: &[PathSegment]) -> bool {
     }
 }
 
-/// The position of `range` (bytes in the string value at `pointer`) in the
-/// source. Exact for strings on one line, plain or quoted without escapes;
-/// otherwise the position of the whole value.
+/// Finds the position of `range` (bytes in the string value at `pointer`) in
+/// the source. The result is exact for strings on one line, plain or quoted
+/// without escapes. Otherwise it is the position of the whole value.
 pub fn expression_position(
     document: &Document,
     pointer: &str,

@@ -32,7 +32,7 @@ pub struct LoadOptions {
     pub overrides: Overrides,
     /// When true (the default, for runs), a variable without a default and
     /// without an override is an error. `drctl validate` may set it to false
-    /// to check a playbook whose variables are only given at run time; such
+    /// to check a playbook whose variables are only given at run time. Such
     /// variables then count as unknown until the run.
     pub require_variable_values: bool,
 }

@@ -3,7 +3,7 @@
 //! `vars.NAME`, `run.id`, `run.mode`, `run.started_at`, `run.incident_time`,
 //! `regions.primary`, `regions.backup` and `steps.STEP.outputs.NAME`. A step
 //! may only read outputs of steps it depends on, directly or transitively,
-//! because only those are guaranteed to have finished; its own `outputs` may
+//! because only those are guaranteed to have finished. Its own `outputs` may
 //! also read its own kind outputs.
 
 use std::collections::{HashMap, HashSet};

@@ -24,7 +24,7 @@ pub(crate) struct Override {
     pub value: OverrideValue,
     /// A diagnostic located at the override; the loader fills in the message.
     pub origin: Diagnostic,
-    /// How the origin is named in messages: `--var min_acu=abc` or `vars.yaml`.
+    /// Name of the origin in messages: `--var min_acu=abc` or `vars file 'vars.yaml'`.
     pub described: String,
 }
 

@@ -3,8 +3,8 @@
 //! Two rules protect production:
 //! - No step may modify, delete, repoint or write a resource listed under
 //!   `protected`, in any mode. Effect ids are compared after variables and
-//!   regions are substituted; an id that still depends on a run-time value
-//!   (a step output) cannot be matched before the run and is not flagged.
+//!   regions are substituted. An id that still depends on a run-time value
+//!   (a step output) cannot be matched before the run, so it is not flagged.
 //! - In a playbook that allows drill mode, every such change must target a
 //!   resource whose id derives from `run.id` or from an earlier step's output,
 //!   so a drill only changes what the run created. Steps whose `when` is false
@@ -18,7 +18,7 @@ use crate::document::Document;
 use crate::expr::{Template, Value};
 use crate::kinds::EffectAction;
 use crate::load::names::StaticEnv;
-use crate::model::{Mode, PlannedEffect, Playbook};
+use crate::model::{Mode, Playbook};
 use crate::plan::dependency_graph;
 
 /// Returns errors for effects that break the rules above. `file_indexes[i]`
@@ -81,18 +81,15 @@ pub fn check(
                     effect.resource_type,
                     effect.id
                 ),
-                Some(drill_help(effect)),
+                Some(DRILL_HELP.to_string()),
             ));
         }
     }
     diagnostics
 }
 
-fn drill_help(_effect: &PlannedEffect) -> String {
-    "build the id from ${{ run.id }} or from an output of an earlier step, \
-     add when: \"${{ run.mode == 'incident' }}\", or remove 'drill' from 'modes'"
-        .to_string()
-}
+const DRILL_HELP: &str = "build the id from ${{ run.id }} or from an output of an earlier step, \
+     add when: \"${{ run.mode == 'incident' }}\", or remove 'drill' from 'modes'";
 
 /// True when `when` is known to be false in drill mode before the run.
 fn skipped_in_drill(when: Option<&str>, env: &StaticEnv) -> bool {
