@@ -12,3 +12,4 @@ pub mod exit;
 pub mod preflight;
 pub mod progress;
 pub mod runner;
+pub mod tfstate;
