@@ -12,6 +12,7 @@ CLUSTER_ID = "dsit-litellm-rds-pg-prod"
 INSTANCES = [("dsit-litellm-rds-pg-prod-instance-1", "eu-west-2a"),
              ("dsit-litellm-rds-pg-prod-instance-1-eu-west-2b", "eu-west-2b")]
 SUBNET_GROUP = "dsit-litellm-rds-pg-subnetgrp"
+BACKUP_SUBNET_GROUP = "dsit-litellm-rds-pg-subnetgrp-use1"
 TFSTATE_BUCKET = "dsit-litellm-tfstate"
 TFSTATE_KEY = "litellm/prod/terraform.tfstate"
 WORKSPACE_KEY = "env:/staging/litellm/terraform.tfstate"
@@ -103,6 +104,40 @@ def _ensure_network(endpoint: str, ids: dict) -> None:
             "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
             "IpRanges": [{"CidrIp": "10.1.2.0/24"}, {"CidrIp": "10.1.3.0/24"}]}])
         ids["db_security_group_id"] = group_id
+
+
+def _ensure_backup_network(endpoint: str, ids: dict) -> None:
+    """The us-east-1 side that a backup-region restore needs: a VPC, two database
+    subnets, a security group and a DB subnet group."""
+    ec2 = _client(endpoint, "ec2", "us-east-1")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["dsit-llmlite-gateway-backup"]}])["Vpcs"]
+    if vpcs:
+        vpc_id = vpcs[0]["VpcId"]
+    else:
+        vpc_id = ec2.create_vpc(CidrBlock="10.2.0.0/20", TagSpecifications=[{
+            "ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "dsit-llmlite-gateway-backup"}]}])["Vpc"]["VpcId"]
+    existing = {s["CidrBlock"]: s["SubnetId"] for s in
+                ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]}
+    subnet_ids = []
+    for cidr, az in (("10.2.4.0/24", "us-east-1a"), ("10.2.5.0/24", "us-east-1b")):
+        subnet_ids.append(existing.get(cidr) or ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"])
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                   {"Name": "group-name", "Values": ["dsit-litellm-rds-pg-sg-use1"]}])
+    if groups["SecurityGroups"]:
+        group_id = groups["SecurityGroups"][0]["GroupId"]
+    else:
+        group_id = ec2.create_security_group(GroupName="dsit-litellm-rds-pg-sg-use1", VpcId=vpc_id,
+                                             Description="Aurora PostgreSQL access in the backup region")["GroupId"]
+    rds = _client(endpoint, "rds", "us-east-1")
+    try:
+        rds.describe_db_subnet_groups(DBSubnetGroupName=BACKUP_SUBNET_GROUP)
+    except rds.exceptions.DBSubnetGroupNotFoundFault:
+        rds.create_db_subnet_group(DBSubnetGroupName=BACKUP_SUBNET_GROUP,
+                                   DBSubnetGroupDescription="Database subnets for restores in the backup region",
+                                   SubnetIds=subnet_ids, Tags=TAGS)
+    ids["backup"] = {"region": "us-east-1", "vpc_id": vpc_id, "subnet_group": BACKUP_SUBNET_GROUP,
+                     "db_security_group_id": group_id}
 
 
 def _ensure_database(endpoint: str, ids: dict) -> None:
@@ -259,6 +294,7 @@ def seed(endpoint: str) -> dict:
     ids["kms"] = {region: _ensure_kms(endpoint, region) for region in ("eu-west-2", "us-east-1")}
     _ensure_network(endpoint, ids)
     _ensure_database(endpoint, ids)
+    _ensure_backup_network(endpoint, ids)
     _ensure_load_balancer(endpoint, ids)
     _ensure_buckets(endpoint, ids)
     return ids

@@ -22,6 +22,7 @@ pub struct AwsClients {
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     dynamodb: Mutex<HashMap<String, aws_sdk_dynamodb::Client>>,
     secrets: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
+    ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
 }
 
 /// Who the credentials belong to, from STS GetCallerIdentity.
@@ -72,6 +73,7 @@ impl AwsClients {
             kms: Mutex::default(),
             dynamodb: Mutex::default(),
             secrets: Mutex::default(),
+            ec2: Mutex::default(),
         }
     }
 
@@ -93,6 +95,7 @@ impl AwsClients {
     client_for!(kms, kms, aws_sdk_kms);
     client_for!(dynamodb, dynamodb, aws_sdk_dynamodb);
     client_for!(secrets_manager, secrets, aws_sdk_secretsmanager);
+    client_for!(ec2, ec2, aws_sdk_ec2);
 
     /// An S3 client. With an endpoint override it uses path-style addressing,
     /// which emulators and most S3-compatible endpoints need.

@@ -283,7 +283,7 @@ fn exit_status(report: &RunReport, objectives_met: bool) -> ExitStatus {
 fn objectives_met(run_dir: &Path) -> bool {
     let Ok(state) = drctl_report::load_run(run_dir) else { return true };
     let report = drctl_report::build_report(&state);
-    let rto_ok = !matches!(report.verdict.rto, drctl_report::RtoStatus::Missed);
+    let rto_ok = !matches!(report.verdict.rto, drctl_report::RtoStatus::Missed | drctl_report::RtoStatus::NotReached);
     let rpo_ok = !matches!(report.verdict.rpo, drctl_report::RpoStatus::Missed);
     rto_ok && rpo_ok
 }

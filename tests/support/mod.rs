@@ -2,6 +2,8 @@
 //! the local emulated estate, and action environments for one test.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;

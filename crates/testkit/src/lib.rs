@@ -25,5 +25,5 @@ pub use estate::{Estate, EstateOptions};
 pub use fault::{FaultKind, FaultRule};
 pub use postgres::Postgres;
 pub use request::Request;
-pub use seed::{KmsKey, SeedInfo, Subnet, TfstateInfo};
+pub use seed::{BackupNetwork, KmsKey, SeedInfo, Subnet, TfstateInfo};
 pub use tenant::Tenant;

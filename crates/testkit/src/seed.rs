@@ -25,6 +25,17 @@ pub struct SeedInfo {
     pub target_group_arn: String,
     pub recovery_target_group_arn: String,
     pub tfstate: TfstateInfo,
+    /// The us-east-1 network that backup-region restores use.
+    pub backup: BackupNetwork,
+}
+
+/// Ids of the backup region's network.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupNetwork {
+    pub region: String,
+    pub vpc_id: String,
+    pub subnet_group: String,
+    pub db_security_group_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
