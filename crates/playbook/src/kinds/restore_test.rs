@@ -29,6 +29,9 @@ pub struct RestoreTestParams {
     /// Per-attempt connect timeout; attempts repeat with backoff until the step's timeout.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Duration,
+    /// How long to keep retrying connections that are refused, time out or find the
+    /// server starting up. Defaults to the step's timeout.
+    pub connect_retry_window: Option<Duration>,
     #[serde(default = "default_statement_timeout")]
     pub statement_timeout: Duration,
     /// Named built-in check sets, such as `litellm`.
