@@ -204,3 +204,66 @@ pub(super) fn info() -> KindInfo {
 "#,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listener(stages: serde_json::Value, stickiness: Option<i64>) -> serde_json::Value {
+        let mut shift = serde_json::json!({ "listener_arn": "arn:listener", "to_target_group": "tg-new", "stages": stages });
+        if let Some(duration) = stickiness {
+            shift["stickiness"] = serde_json::json!({ "enabled": true, "duration_seconds": duration });
+        }
+        serde_json::json!({ "region": "eu-west-2", "listener": shift })
+    }
+
+    fn message(value: &serde_json::Value) -> String {
+        check(value).unwrap_err().message
+    }
+
+    #[test]
+    fn stickiness_duration_lower_bound() {
+        assert!(check(&listener(serde_json::json!([100]), Some(1))).is_ok());
+        assert!(message(&listener(serde_json::json!([100]), Some(0))).contains("outside 1–604800 s"));
+    }
+
+    #[test]
+    fn stickiness_duration_upper_bound() {
+        assert!(check(&listener(serde_json::json!([100]), Some(604_800))).is_ok());
+        assert!(message(&listener(serde_json::json!([100]), Some(604_801))).contains("outside 1–604800 s"));
+    }
+
+    #[test]
+    fn weight_lower_bound() {
+        // A first stage of 0 % sends weight 0 to the new group and 100 to the old one.
+        assert!(check(&listener(serde_json::json!([0, 50, 100]), None)).is_ok());
+        assert!(check(&listener(serde_json::json!([-1, 100]), None)).is_err());
+    }
+
+    #[test]
+    fn weight_upper_bound() {
+        assert!(check(&listener(serde_json::json!([10, 50, 100]), None)).is_ok());
+        assert!(message(&listener(serde_json::json!([10, 101]), None)).contains("must end at 100"));
+        assert!(message(&listener(serde_json::json!([50, 1000, 100]), None)).contains("must rise"));
+        assert!(message(&listener(serde_json::json!([50, 100, 1000]), None)).contains("must end at 100"));
+    }
+
+    #[test]
+    fn zero_deregistration_delay_needs_consent() {
+        let mut value = listener(serde_json::json!([100]), None);
+        value["deregistration_delay"] = serde_json::json!("0s");
+        assert!(message(&value).contains("allow_zero_deregistration_delay"));
+        value["allow_zero_deregistration_delay"] = serde_json::json!(true);
+        assert!(check(&value).is_ok());
+    }
+
+    #[test]
+    fn example_is_valid() {
+        let targets = serde_json::json!({
+            "region": "eu-west-2",
+            "targets": { "target_group": "dsit-litellm-tg-4000", "register": [{ "ip": "10.1.2.50", "port": 4000 }], "vpc_cidr": "10.1.0.0/20" },
+            "deregistration_delay": "60s",
+        });
+        assert!(check(&targets).is_ok());
+    }
+}
