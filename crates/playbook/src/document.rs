@@ -99,7 +99,7 @@ impl Document {
                 "yaml-syntax",
                 position,
                 "the top level must be a mapping of keys to values".to_string(),
-                Some("a playbook starts with 'version: 1'".to_string()),
+                Some("write 'key: value' lines, such as 'version: 1' in a playbook".to_string()),
             ));
         }
         let root_span = document.position_of(&root);

@@ -452,6 +452,7 @@ fn overrides_are_typed_and_named() {
         overrides,
         require_variable_values: true,
     };
+
     let diagnostics = load(&source, &options);
     let found = summary(&diagnostics);
     assert_eq!(
@@ -475,6 +476,29 @@ fn overrides_are_typed_and_named() {
             .starts_with("did you mean 'region'?")
     );
     assert_eq!(diagnostics[2].file, "vars.yaml");
+}
+
+#[test]
+fn rendered_error_points_at_the_kind() {
+    let source = format!("{HEADER}steps:\n{}", snapshot("a").replace("aurora.snapshot", "aurora.snapshto"));
+    let report = load_str("drill.yaml", &source, &LoadOptions::default());
+    assert_eq!(report.exit_code(), 2);
+    let rendered = report.render(false);
+    let expected_head = "\
+error: unknown step kind 'aurora.snapshto'
+ --> drill.yaml:7:11
+  |
+7 |     kind: aurora.snapshto
+  |           ^^^^^^^^^^^^^^^
+  = help: did you mean 'aurora.snapshot'? valid kinds: ";
+    assert!(rendered.starts_with(expected_head), "{rendered}");
+}
+
+#[test]
+fn vars_file_must_be_a_mapping() {
+    let error = Overrides::new().add_file_source("vars.yaml", "- a\n- b\n").unwrap_err();
+    assert_eq!(error.code, "yaml-syntax");
+    assert_eq!(error.message, "the top level must be a mapping of keys to values");
 }
 
 #[test]

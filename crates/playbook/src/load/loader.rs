@@ -67,6 +67,12 @@ impl LoadReport {
         self.diagnostics.iter().filter(|d| !d.is_error())
     }
 
+    /// Returns the exit code of `drctl validate` for this playbook:
+    /// [`crate::EXIT_INVALID`] when there is an error, else [`crate::EXIT_VALID`].
+    pub fn exit_code(&self) -> i32 {
+        if self.has_errors() { crate::EXIT_INVALID } else { crate::EXIT_VALID }
+    }
+
     /// Renders every diagnostic, separated by blank lines.
     pub fn render(&self, color: bool) -> String {
         self.diagnostics

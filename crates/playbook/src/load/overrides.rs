@@ -86,7 +86,12 @@ impl Overrides {
     pub fn add_file_source(&mut self, file: &str, source: &str) -> Result<(), Diagnostic> {
         let document = Document::parse(file, source)?;
         let serde_json::Value::Object(entries) = &document.root else {
-            unreachable!("Document::parse accepts only a mapping at the top level");
+            return Err(Diagnostic::unlocated(
+                Severity::Error,
+                "invalid-override",
+                file,
+                format!("vars file '{file}' must be a mapping of variable names to values"),
+            ));
         };
         for (name, value) in entries {
             let pointer = format!("/{}", crate::document::escape_pointer(name));
