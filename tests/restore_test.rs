@@ -404,3 +404,109 @@ async fn undo_is_a_no_op() {
     action.undo(&cx, &drctl_executor::Outputs::new()).await.expect("nothing to undo");
     assert!(tenant.requests().is_empty(), "undo makes no AWS call");
 }
+
+/// Hands the executor one prepared action.
+struct OneAction(std::sync::Mutex<Option<Box<dyn Action>>>);
+
+#[async_trait::async_trait]
+impl drctl_executor::StepResolver for OneAction {
+    async fn prepare(
+        &self,
+        _step: &drctl_executor::StepSpec,
+        _outputs: &std::collections::HashMap<String, drctl_executor::Outputs>,
+    ) -> Result<drctl_executor::Prepared, drctl_executor::ActionError> {
+        let action = self.0.lock().unwrap().take().expect("the step is prepared once");
+        Ok(drctl_executor::Prepared::Run(action))
+    }
+}
+
+struct GrantAll;
+
+#[async_trait::async_trait]
+impl drctl_executor::Approver for GrantAll {
+    async fn approve(&self, _step: &drctl_executor::StepSpec, _description: &str) -> drctl_executor::ApprovalDecision {
+        drctl_executor::ApprovalDecision::Granted { by: "test".to_string() }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executor_journals_every_check_record() {
+    let password = password_file();
+    let mut params = base_params(&password);
+    set(
+        &mut params,
+        "checks",
+        json!([
+            { "name": "tokens present", "sql": "SELECT count(*) FROM \"LiteLLM_VerificationToken\"", "expect": { "scalar": "> 0" } },
+            { "name": "wrong answer", "sql": "SELECT 1", "expect": { "scalar": "== 2" } },
+            { "name": "missing table", "sql": "SELECT 1 FROM no_such_table", "expect": { "no_rows": true } }
+        ]),
+    );
+    set(&mut params, "rpo", json!({ "table": "LiteLLM_SpendLogs", "column": "startTime", "target": "1h" }));
+    let (action, _tenant) = build("verify-journal", params).await;
+
+    let now = Utc::now();
+    let plan = drctl_executor::RunPlan {
+        run_id: support::unique_run_id("verify-journal"),
+        mode: "drill".to_string(),
+        dry_run: false,
+        started_at: now,
+        incident_time: now,
+        rto_target: std::time::Duration::from_secs(3600),
+        rto_warning: std::time::Duration::from_secs(1800),
+        max_parallel: 1,
+        playbook_hash: String::new(),
+        header_meta: Value::Null,
+        steps: vec![drctl_executor::StepSpec {
+            id: "verify".to_string(),
+            needs: Vec::new(),
+            timeout: std::time::Duration::from_secs(60),
+            budget: None,
+            expected: None,
+            retry: drctl_executor::RetryPolicy::default(),
+            on_failure: drctl_executor::FailurePolicy::Abort,
+            always: false,
+            approval: false,
+            description: String::new(),
+        }],
+    };
+    let store = drctl_executor::MemoryStore::new();
+    let executor = drctl_executor::Executor::new(Arc::new(OneAction(std::sync::Mutex::new(Some(action)))), Arc::new(GrantAll));
+    let report = executor.run(Box::new(store.clone()), plan).await.expect("the run finishes");
+
+    let step = &report.state.steps["verify"];
+    assert_eq!(step.status, drctl_executor::StepStatus::Failed);
+    let error = step.error.as_ref().expect("the failed step journals its error");
+    assert!(error.message.contains("2 of 4 checks failed"), "{}", error.message);
+    assert_eq!(step.checks.len(), 4, "every check is journalled: {:?}", step.checks);
+
+    let sql_keys = ["name", "kind", "sql", "expectation", "value", "passed", "duration_ms", "message"];
+    for record in &step.checks[..3] {
+        let keys: Vec<&str> = record.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), sql_keys.len(), "{record}");
+        for key in sql_keys {
+            assert!(record.get(key).is_some(), "{key} missing from {record}");
+        }
+        assert_eq!(record["kind"], json!("sql"));
+    }
+    assert_eq!(step.checks[0]["name"], json!("tokens present"));
+    assert_eq!(step.checks[0]["passed"], json!(true));
+    assert_eq!(step.checks[0]["expectation"], json!("> 0"));
+    assert!(step.checks[0]["value"].as_i64().unwrap() > 0);
+    assert_eq!(step.checks[1]["passed"], json!(false));
+    assert_eq!(step.checks[1]["value"], json!(1));
+    assert_eq!(step.checks[2]["passed"], json!(false));
+    assert!(step.checks[2]["message"].as_str().unwrap().contains("42P01"), "{}", step.checks[2]);
+
+    let rpo = &step.checks[3];
+    for key in ["name", "kind", "table", "column", "newest_row_time", "reference_time", "reference", "rpo_seconds", "target_seconds", "passed", "duration_ms"] {
+        assert!(rpo.get(key).is_some(), "{key} missing from {rpo}");
+    }
+    assert_eq!(rpo["name"], json!("rpo"));
+    assert_eq!(rpo["kind"], json!("rpo"));
+    assert_eq!(rpo["reference"], json!("incident"));
+    assert_eq!(rpo["target_seconds"], json!(3600.0));
+    assert_eq!(rpo["passed"], json!(true));
+
+    assert_no_password(&store.text());
+}
