@@ -314,6 +314,10 @@ impl TfstateRollback {
         };
         cx.record_note(phase.note("intent"), serde_json::to_value(&intent).unwrap_or_default()).await?;
 
+        if cx.is_cancelled() {
+            return Err(ActionError::cancelled(format!("the run was cancelled before drctl wrote {}", self.object())));
+        }
+
         // Take the native lock. A 412 means someone took it after the check above.
         cx.progress("taking the state lock", Some(45.0));
         let info = lock::drctl_lock_info(&intent.lock_id, cx.run_id(), &p.bucket, &p.key, chrono::Utc::now());
@@ -523,6 +527,13 @@ impl Action for TfstateRollback {
             .version_id
             .clone();
         let loaded = self.load(&versions, current, &target).await?;
+        if loaded.target.version_id == loaded.current.version_id {
+            return Err(ActionError::fatal(format!(
+                "the selector chooses version {target}, which is already the current version of {} in {}; nothing to roll back",
+                self.object(),
+                p.region
+            )));
+        }
         self.check_lineage(&loaded, p.allow_lineage_change)?;
 
         let new_serial = loaded.current_state.serial + 1;

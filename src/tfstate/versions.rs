@@ -33,14 +33,16 @@ pub struct StateVersion {
 
 /// Characters kept as they are in a copy source: RFC 3986 unreserved
 /// characters and `/`, which separates the bucket from the key.
-const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const COPY_SOURCE_KEEP: &AsciiSet = &UNRESERVED.remove(b'/');
+/// RFC 3986 unreserved characters, kept as they are in a query value such as the version id.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Builds the `x-amz-copy-source` value for CopyObject. S3 requires the key
 /// URL-encoded, and workspace keys such as `env:/staging/app.tfstate`
 /// contain `:`, which must become `%3A`.
 pub fn copy_source(bucket: &str, key: &str, version_id: &str) -> String {
     let key = utf8_percent_encode(key, COPY_SOURCE_KEEP);
-    let version_id = utf8_percent_encode(version_id, COPY_SOURCE_KEEP);
+    let version_id = utf8_percent_encode(version_id, UNRESERVED);
     format!("{bucket}/{key}?versionId={version_id}")
 }
 
@@ -124,6 +126,8 @@ pub async fn list_versions(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, reg
     // (LastModified has only millisecond precision).
     listed.sort_by(|a, b| b.is_latest.cmp(&a.is_latest).then(b.last_modified.cmp(&a.last_modified)));
 
+    // NOTE: this reads every version in full, one GetObject each, so a key
+    // with thousands of versions makes listing (and every rollback) slow.
     for version in listed.iter_mut().filter(|v| !v.is_delete_marker) {
         let bytes = fetch_version(s3, bucket, key, region, &version.version_id).await?;
         match TerraformState::parse(&bytes) {
