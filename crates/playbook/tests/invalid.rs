@@ -502,6 +502,13 @@ fn vars_file_must_be_a_mapping() {
 }
 
 #[test]
+fn need_of_an_undecodable_step_is_not_reported_twice() {
+    let source = format!("{HEADER}steps:\n  - id: a\n{}    needs: [a]\n", snapshot("b"));
+    let found = summary(&load(&source, &LoadOptions::default()));
+    assert_eq!(found, vec![("missing-key", 6, 5, "step 'a' is missing the required key 'kind'".to_string())]);
+}
+
+#[test]
 fn budget_over_rto_is_a_warning() {
     let source = format!(
         "{HEADER}rto: {{ target: 10m }}\nsteps:\n{}    budget: 8m\n{}    needs: [a]\n    budget: 5m\n",

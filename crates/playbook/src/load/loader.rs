@@ -217,7 +217,7 @@ impl Loader<'_> {
         let ids: Vec<String> = steps.iter().map(|s| s.doc.id.clone()).collect();
         self.check_duplicates(&steps);
         self.check_kinds(&steps);
-        let graph = self.build_graph(&steps);
+        let graph = self.build_graph(&steps, &raw_step_ids(&root));
         let cycle = graph.find_cycle();
         if let Some(cycle) = &cycle {
             self.report_cycle(&steps, cycle);
@@ -440,8 +440,9 @@ impl Loader<'_> {
     }
 
     /// Builds the graph over decoded steps (positions in `steps`), reporting
-    /// unknown `needs`. Duplicate ids resolve to their first definition.
-    fn build_graph(&mut self, steps: &[DecodedStep]) -> Graph {
+    /// unknown `needs`. Duplicate ids resolve to their first definition. A need
+    /// naming a step in `raw_ids` that failed to decode is not reported again.
+    fn build_graph(&mut self, steps: &[DecodedStep], raw_ids: &HashSet<String>) -> Graph {
         let mut position: HashMap<&str, usize> = HashMap::new();
         for (i, step) in steps.iter().enumerate() {
             position.entry(step.doc.id.as_str()).or_insert(i);
@@ -453,6 +454,7 @@ impl Loader<'_> {
             for (n, need) in step.doc.needs.iter().enumerate() {
                 match position.get(need.as_str()) {
                     Some(&target) => needs.push(target),
+                    None if raw_ids.contains(need) => {}
                     None => {
                         let others: Vec<&str> = ids
                             .iter()
@@ -762,6 +764,16 @@ impl Loader<'_> {
             );
         }
     }
+}
+
+/// Returns the `id` strings of every entry under `steps`, decoded or not.
+fn raw_step_ids(root: &serde_json::Value) -> HashSet<String> {
+    root.get("steps")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|step| step.get("id")?.as_str().map(str::to_string))
+        .collect()
 }
 
 fn is_identifier(name: &str) -> bool {
