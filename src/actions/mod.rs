@@ -11,6 +11,7 @@ mod aurora_delete;
 mod aurora_restore_pitr;
 mod aurora_restore_snapshot;
 mod aurora_snapshot;
+mod aurora_snapshot_wait;
 mod env;
 mod ownership;
 mod restore_test;
