@@ -147,7 +147,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// A help line with a suggestion (when one is close) and the valid values.
-pub fn suggestion_help<'a>(input: &str, candidates: &[&'a str], what: &str) -> String {
+pub fn suggestion_help(input: &str, candidates: &[&str], what: &str) -> String {
     let list = if candidates.is_empty() {
         format!("there are no valid {what}")
     } else {

@@ -315,13 +315,9 @@ impl<'a> StepExpressions<'a> {
                 }
             }
 
-            let Some(key_index) = error
-                .path
-                .iter()
-                .rposition(|s| matches!(s, PathSegment::Key(_)))
-            else {
-                return None;
-            };
+            // Drop the key the error is about and check again, so every
+            // error is reported; an error without a key ends the checks.
+            let key_index = error.path.iter().rposition(|s| matches!(s, PathSegment::Key(_)))?;
             if !remove_param(&mut scratch, &error.path[..=key_index]) {
                 return None;
             }
