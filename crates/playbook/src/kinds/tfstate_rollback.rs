@@ -69,13 +69,14 @@ fn check(value: &serde_json::Value) -> Result<Vec<Effect>, ParamError> {
     if params.select.versions_back == Some(0) {
         return Err(ParamError::at("select.versions_back", "versions_back 0 is the current version; use 1 or more"));
     }
-    if let Some(before) = &params.select.before {
-        if !before.contains("${{") && chrono::DateTime::parse_from_rfc3339(before).is_err() {
-            return Err(ParamError::at(
-                "select.before",
-                format!("'{before}' is not an RFC 3339 time; write for example 2026-12-04T09:30:00Z"),
-            ));
-        }
+    if let Some(before) = &params.select.before
+        && !before.contains("${{")
+        && chrono::DateTime::parse_from_rfc3339(before).is_err()
+    {
+        return Err(ParamError::at(
+            "select.before",
+            format!("'{before}' is not an RFC 3339 time; write for example 2026-12-04T09:30:00Z"),
+        ));
     }
     if params.key.ends_with(".tflock") {
         return Err(ParamError::at("key", "the key names a lock object; give the state object's key"));
