@@ -21,10 +21,6 @@ pub fn json_schema() -> Value {
     let mut root = generator.root_schema_for::<PlaybookDoc>().to_value();
 
     if let Some(object) = root.as_object_mut() {
-        object.insert(
-            "$id".to_string(),
-            json!("https://drctl.dev/schema/playbook-v1.json"),
-        );
         object.insert("title".to_string(), json!("drctl playbook, format v1"));
     }
     if let Some(step) = root
