@@ -29,7 +29,7 @@ async fn run_step(kind: &str, step: &str, params: serde_json::Value, env: Action
     action.run(&cx).await
 }
 
-/// The ARN of the seeded manual snapshot of the production cluster (encrypted).
+/// Returns the ARN of the seeded manual snapshot of the production cluster, which is encrypted.
 fn seeded_manual_snapshot_arn() -> String {
     let seed = drctl_testkit::Estate::shared().seed();
     seed.cluster_snapshots
@@ -323,6 +323,20 @@ async fn prune_keeps_newest_drctl_copies() {
     }
 
     assert_eq!(pruned, vec![json!(0), json!(0), json!(1)]);
+
+    // Running the last copy step again adopts its copy: no second copy, nothing more pruned.
+    let params = json!({
+        "source": { "latest_of": cluster, "type": "manual" },
+        "source_region": SOURCE_REGION,
+        "destination_region": DESTINATION_REGION,
+        "target_snapshot_id": format!("{run_id}-copy-2"),
+        "prune": { "keep": 2 },
+    });
+    let env = support::env(clients.clone(), Mode::Drill, &format!("{run_id}-r2"));
+    let again = run_step("aurora.copy_snapshot", "copy", params, env).await.unwrap();
+    assert_eq!(again["pruned"], json!(0));
+    let copy_requests = operations(&tenant).into_iter().filter(|op| op == "CopyDBClusterSnapshot").count();
+    assert_eq!(copy_requests, 4, "three drctl copies and the foreign one");
     assert!(!snapshot_exists(&destination_rds, &format!("{run_id}-copy-0")).await, "the oldest copy is pruned");
     assert!(snapshot_exists(&destination_rds, &format!("{run_id}-copy-1")).await);
     assert!(snapshot_exists(&destination_rds, &format!("{run_id}-copy-2")).await);

@@ -9,8 +9,8 @@
 //! its own and waits while `max_in_flight` or more are running. Within one
 //! drctl process a lock per destination region makes the count and the copy
 //! request one critical section, so steps running in parallel cannot all see
-//! a free slot at once. Separate processes can still race; AWS then answers
-//! with a quota error for copies in progress, which this step also waits out.
+//! a free slot at once. Separate processes can still race. AWS then returns
+//! a quota error for copies in progress, and this step waits that out too.
 //!
 //! Each copy carries, besides the ownership tags, [`TAG_SOURCE_CLUSTER`] and
 //! [`TAG_PURPOSE`]. Pruning deletes only snapshots with both of them and
@@ -65,14 +65,14 @@ fn slot_lock(region: &str) -> Arc<Mutex<()>> {
     locks.entry(region.to_string()).or_default().clone()
 }
 
-/// Whether a snapshot in the destination is a copy that counts against the in-flight limit.
+/// Returns whether a snapshot in the destination is a copy that counts against the in-flight limit.
 fn is_copy_in_flight(snapshot: &DbClusterSnapshot) -> bool {
     let is_copy = snapshot.source_db_cluster_snapshot_arn().is_some()
         || snapshot.tag_list().iter().any(|tag| tag.key() == Some(TAG_PURPOSE) && tag.value() == Some(PURPOSE_CROSS_REGION_COPY));
     is_copy && snapshot.status() == Some("creating")
 }
 
-/// Whether a quota error is about copies in progress (wait) rather than the number of manual snapshots (fail).
+/// Returns whether a quota error is about copies in progress (wait) rather than the number of manual snapshots (fail).
 fn is_copy_in_progress_quota(code: Option<&str>, message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     code == Some("SnapshotQuotaExceeded")
@@ -257,7 +257,7 @@ impl CopySnapshotAction {
             .await
     }
 
-    /// A fatal error for the manual snapshot quota, showing how many manual snapshots exist.
+    /// Builds the fatal error for the manual snapshot quota, with the number of manual snapshots in the destination.
     async fn manual_quota_error<E>(&self, error: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> ActionError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -301,7 +301,7 @@ impl CopySnapshotAction {
         let mut pruned = 0;
         for snapshot in copies.iter().skip(keep) {
             let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
-            // The new copy is never pruned, whatever the clock of the service says.
+            // The new copy is never pruned, even when equal creation times sort it after older copies.
             if id == self.params.target_snapshot_id {
                 continue;
             }
@@ -446,7 +446,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_quota_is_told_apart_from_manual_quota() {
+    fn copy_quota_differs_from_manual_quota() {
         assert!(is_copy_in_progress_quota(
             Some("SnapshotQuotaExceeded"),
             "Cannot have more than 5 concurrent copy snapshot requests in progress"

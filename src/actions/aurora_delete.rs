@@ -51,7 +51,7 @@ struct ClusterTarget {
     instances: Vec<DbInstance>,
 }
 
-/// What one region holds for this step.
+/// The resources of one region that this step deletes, and those it rejects.
 #[derive(Default)]
 struct RegionPlan {
     clusters: Vec<ClusterTarget>,
