@@ -510,3 +510,58 @@ async fn executor_journals_every_check_record() {
 
     assert_no_password(&store.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_reads_secret_read_only() {
+    let (_, tenant) = support::tenant("verify-dry-secret");
+    let writer = support::clients(&tenant, false).await;
+    let secret = support::unique_run_id("drctl-verify-dry");
+    writer
+        .secrets_manager("eu-west-2")
+        .create_secret()
+        .name(&secret)
+        .secret_string(json!({ "password": pg().password }).to_string())
+        .send()
+        .await
+        .expect("the emulator creates the secret");
+    let created = tenant.mutating_requests().len();
+
+    let password = password_file();
+    let mut params = base_params(&password);
+    set(&mut params, "credentials", json!({ "secret": { "id": secret, "region": "eu-west-2" } }));
+    let read_only = support::clients(&tenant, true).await;
+    let env = support::env(read_only, Mode::Drill, &support::unique_run_id("verify"));
+    let action = actions::build("restore_test", params, env).unwrap();
+    let (cx, _cancel) = StepContext::for_tests("verify", "drill");
+
+    let lines = action.dry_run(&cx).await.unwrap_or_else(|error| panic!("{}", error.message));
+    let text = lines.join("\n");
+    assert!(text.contains(&format!("key 'password' of Secrets Manager secret {secret} (obtained)")), "{text}");
+    assert_no_password(&text);
+    assert_eq!(tenant.mutating_requests().len(), created, "the dry run made a mutating call");
+    let reads = tenant.requests().iter().filter(|request| request.operation.as_deref() == Some("GetSecretValue")).count();
+    assert_eq!(reads, 1, "the dry run reads the secret once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_connection_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = listener.local_addr().unwrap().port();
+    drop(listener);
+
+    let password = password_file();
+    let mut params = base_params(&password);
+    set(&mut params, "via", json!(format!("127.0.0.1:{closed_port}")));
+    set(&mut params, "connect_retry_window", json!("10m"));
+    let (action, _tenant) = build("verify-cancel", params).await;
+    let (cx, cancel) = StepContext::for_tests("verify", "drill");
+
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        cancel.cancel();
+    });
+    let error = action.run(&cx).await.expect_err("the run is cancelled");
+    assert_eq!(error.class, drctl_executor::ErrorClass::Cancelled, "{}", error.message);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "cancellation stops the retries promptly");
+}
