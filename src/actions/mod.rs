@@ -5,6 +5,7 @@
 //! (or PostgreSQL) through [`ActionEnv`].
 
 mod alb_repoint;
+mod aurora_cluster;
 mod aurora_copy_snapshot;
 mod aurora_create_instances;
 mod aurora_delete;
