@@ -1,9 +1,9 @@
 //! `alb.repoint` in both modes against the local emulated estate.
 //!
-//! Every mutating test builds its own target groups (and a listener on a port
-//! of the seeded ALB that no other test uses), tagged as owned by the test's
-//! run id, and uses IPs no other test uses, because the emulator's down list
-//! is global. Target health follows each group's settings: `initial` for
+//! Every mutating test builds its own target groups, and a listener on a port
+//! of the seeded ALB that no other test uses, all tagged as owned by the
+//! test's run id. Each test also uses its own IPs, because the emulator's down
+//! list is global. Target health follows each group's settings: `initial` for
 //! interval × healthy threshold, then `healthy`, or `unhealthy` for an IP on
 //! the down list.
 
@@ -74,7 +74,7 @@ async fn register(client: &Client, arn: &str, ip: &str) {
         .unwrap_or_else(|error| panic!("registering {ip}: {error:?}"));
 }
 
-/// Target states of a group, as `ip state` strings sorted by IP.
+/// Returns the target states of a group as `ip state` strings, sorted by IP.
 async fn states(client: &Client, arn: &str) -> Vec<String> {
     let output = client.describe_target_health().target_group_arn(arn).send().await.unwrap();
     let mut states: Vec<String> = output
@@ -97,8 +97,8 @@ async fn wait_until_healthy(client: &Client, arn: &str, ip: &str) {
     panic!("{ip} in {arn} did not become healthy: {:?}", states(client, arn).await);
 }
 
-/// A listener on a port of the seeded ALB unique to this process and call,
-/// forwarding to `target_group_arn`.
+/// Creates a listener on a port of the seeded ALB unique to this process and
+/// call, forwarding to `target_group_arn`.
 async fn create_listener(client: &Client, target_group_arn: &str, run_id: &str) -> String {
     use std::sync::atomic::{AtomicI32, Ordering};
     static NEXT: AtomicI32 = AtomicI32::new(0);
@@ -146,8 +146,8 @@ fn operations(requests: &[Request]) -> Vec<String> {
     requests.iter().filter_map(|request| request.operation.clone()).collect()
 }
 
-/// The weight a ModifyListener request gives `target_group_arn`, read from its
-/// flattened query parameters; `None` when the request does not name the group.
+/// Returns the weight a ModifyListener request gives `target_group_arn`, read
+/// from its flattened query parameters, or `None` when it does not name the group.
 fn weight_in(request: &Request, target_group_arn: &str) -> Option<String> {
     let params = request.params.as_object()?;
     let (key, _) = params.iter().find(|(key, value)| key.ends_with("TargetGroupArn") && key.contains("ForwardConfig") && value.as_str() == Some(target_group_arn))?;
@@ -173,7 +173,7 @@ async fn run(params: serde_json::Value, env: ActionEnv, cx: &StepContext) -> Res
     build(params, env).await.run(cx).await
 }
 
-/// A tenant, its clients, an owned run id and ELBv2 client.
+/// Creates a tenant with its clients, a run id and an ELBv2 client.
 async fn setup(name: &str) -> (Tenant, std::sync::Arc<drctl::aws::AwsClients>, String, Client) {
     let (_, tenant) = support::tenant(name);
     let clients = support::clients(&tenant, false).await;
@@ -182,7 +182,7 @@ async fn setup(name: &str) -> (Tenant, std::sync::Arc<drctl::aws::AwsClients>, S
     (tenant, clients, run_id, client)
 }
 
-/// A short name for a target group (at most 32 characters) derived from the run id.
+/// Derives a target group name of at most 32 characters from the run id.
 fn group_name(run_id: &str, suffix: &str) -> String {
     let digest: String = run_id.chars().filter(char::is_ascii_alphanumeric).collect();
     let tail = &digest[digest.len().saturating_sub(16)..];

@@ -52,14 +52,14 @@ impl RepointAction {
         self.env.aws.elbv2(&self.params.region)
     }
 
-    /// The cutover's health check settings, when `fast_health_checks` is set.
+    /// Returns the cutover's health check settings, when `fast_health_checks` is set.
     pub fn fast_settings(&self, current: &HealthCheckSettings) -> Option<HealthCheckSettings> {
         let fast = self.params.fast_health_checks.as_ref()?;
         let interval = i32::try_from(fast.interval.as_std().as_secs()).unwrap_or(i32::MAX);
         Some(current.fast(interval, fast.healthy_threshold))
     }
 
-    /// The requested deregistration delay in seconds, when `deregistration_delay` is set.
+    /// Returns the requested deregistration delay in seconds, when `deregistration_delay` is set.
     pub fn deregistration_delay_seconds(&self) -> Option<i64> {
         self.params.deregistration_delay.map(|delay| i64::try_from(delay.as_std().as_secs()).unwrap_or(i64::MAX))
     }
@@ -85,7 +85,7 @@ impl RepointAction {
     }
 }
 
-/// The targets to register, each with the availability zone to send.
+/// Resolves the targets to register, each with the availability zone to send.
 ///
 /// An explicit zone wins. Without one, an IP outside `vpc_cidr` gets `all`,
 /// which ELBv2 requires for targets outside the VPC, and an IP inside it gets
@@ -173,8 +173,8 @@ impl Action for RepointAction {
             }
             Ok(Mode::Listener(shift)) => {
                 let stages: Vec<String> = shift.stages.iter().map(|stage| format!("{stage} %")).collect();
-                let what = shift.rule_arn.as_deref().map_or_else(|| format!("listener {}", shift.listener_arn), |rule| format!("rule {rule}"));
-                format!("shift {what} ({}) to target group {} in stages {}", self.params.region, shift.to_target_group, stages.join(" → "))
+                let endpoint = shift.rule_arn.as_deref().map_or_else(|| format!("listener {}", shift.listener_arn), |rule| format!("rule {rule}"));
+                format!("shift {endpoint} ({}) to target group {} in stages {}", self.params.region, shift.to_target_group, stages.join(" → "))
             }
             Err(error) => error.message,
         }

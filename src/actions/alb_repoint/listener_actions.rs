@@ -180,7 +180,7 @@ impl ListenerAction {
             .build()
     }
 
-    /// The target groups this action forwards to, from `TargetGroupArn` or `ForwardConfig`.
+    /// Returns the target groups this action forwards to, from `TargetGroupArn` or `ForwardConfig`.
     pub fn forward_targets(&self) -> Vec<&str> {
         if self.action_type != "forward" {
             return Vec::new();
@@ -193,7 +193,7 @@ impl ListenerAction {
         }
     }
 
-    /// The weight this action gives `target_group_arn`, when it forwards there.
+    /// Returns the weight this action gives `target_group_arn`, when it forwards there.
     /// A plain forward with `TargetGroupArn` counts as weight 1 of 1.
     #[cfg(test)]
     pub fn weight_of(&self, target_group_arn: &str) -> Option<i32> {
@@ -227,7 +227,7 @@ pub fn single_forward(actions: &[ListenerAction]) -> Result<(usize, String), Str
     }
 }
 
-/// The actions for one stage: `previous` with its forward action at `forward_index`
+/// Builds the actions for one stage: `previous` with its forward action at `forward_index`
 /// replaced by a forward sending `stage` % to `to_arn` and the rest to `from_arn`.
 /// At 100 % the old group is dropped, so the listener no longer refers to it.
 pub fn staged_actions(

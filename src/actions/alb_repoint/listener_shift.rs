@@ -89,6 +89,8 @@ fn endpoint(shift: &ListenerShift) -> Endpoint<'_> {
     Endpoint { listener_arn: &shift.listener_arn, rule_arn: shift.rule_arn.as_deref() }
 }
 
+// NOTE: shifting weights deregisters nothing, so the old group's deregistration
+// delay reported here applies only once its targets are deregistered later.
 fn prediction(action: &RepointAction, to: &TargetGroupInfo, from: Option<&TargetGroupInfo>) -> Prediction {
     let health_check = action.fast_settings(&to.health_check).unwrap_or(to.health_check);
     Prediction {
@@ -97,7 +99,7 @@ fn prediction(action: &RepointAction, to: &TargetGroupInfo, from: Option<&Target
     }
 }
 
-/// The stickiness to send: the playbook's, else the one the forward action had.
+/// Chooses the stickiness to send: the playbook's, else the one the forward action had.
 fn stickiness(shift: &ListenerShift, previous: &ListenerAction) -> Option<StickinessJson> {
     match &shift.stickiness {
         Some(stickiness) => Some(StickinessJson {
@@ -207,7 +209,7 @@ pub async fn run(action: &RepointAction, cx: &StepContext, shift: &ListenerShift
     let prediction = prediction(action, &to, Some(&from));
     action.report_prediction(cx, &prediction);
 
-    // The groups are changed only when the playbook asks, and checked first.
+    // The groups are changed only when the playbook requests it, and checked first.
     let fast = action.fast_settings(&to_group.health_check);
     if let Some(fast) = fast {
         action.env.check_may_modify(TARGET_GROUP_RESOURCE, &to.arn, region, &to.tags)?;
@@ -270,7 +272,7 @@ async fn shift_stages(
     Ok(())
 }
 
-/// The outputs: the new group, its healthy targets now, and the prediction.
+/// Builds the outputs: the new group, its healthy targets now, and the prediction.
 async fn finish(
     action: &RepointAction,
     cx: &StepContext,
@@ -315,11 +317,11 @@ pub async fn undo(action: &RepointAction, cx: &StepContext, state: &PreviousStat
     }
     if let Some(from_group) = from_group {
         let from = target_group::describe(&client, region, &from_group.target_group_arn).await?;
-        if let Some(delay) = from_group.deregistration_delay_seconds {
-            if delay != from.deregistration_delay_seconds {
-                action.env.check_may_modify(TARGET_GROUP_RESOURCE, &from.arn, region, &from.tags)?;
-                target_group::set_deregistration_delay(&client, region, &from.arn, delay).await?;
-            }
+        if let Some(delay) = from_group.deregistration_delay_seconds
+            && delay != from.deregistration_delay_seconds
+        {
+            action.env.check_may_modify(TARGET_GROUP_RESOURCE, &from.arn, region, &from.tags)?;
+            target_group::set_deregistration_delay(&client, region, &from.arn, delay).await?;
         }
     }
     Ok(())

@@ -91,16 +91,16 @@ pub async fn run(action: &RepointAction, cx: &StepContext, shift: &TargetsShift)
         }
     };
 
-    if let Some(delay) = action.deregistration_delay_seconds() {
-        if delay != group.deregistration_delay_seconds {
-            target_group::set_deregistration_delay(&client, region, &group.arn, delay).await?;
-        }
+    if let Some(delay) = action.deregistration_delay_seconds()
+        && delay != group.deregistration_delay_seconds
+    {
+        target_group::set_deregistration_delay(&client, region, &group.arn, delay).await?;
     }
     let fast = action.fast_settings(&recorded.health_check);
-    if let Some(fast) = fast {
-        if fast != group.health_check {
-            target_group::set_health_check(&client, region, &group.arn, &fast).await?;
-        }
+    if let Some(fast) = fast
+        && fast != group.health_check
+    {
+        target_group::set_health_check(&client, region, &group.arn, &fast).await?;
     }
 
     let result = cut_over(action, cx, &client, &group.arn, shift, &register).await;
@@ -187,10 +187,10 @@ pub async fn undo(action: &RepointAction, cx: &StepContext, state: &PreviousStat
     }
 
     restore_health_check(&client, region, arn, &recorded.health_check).await?;
-    if let Some(delay) = recorded.deregistration_delay_seconds {
-        if delay != group.deregistration_delay_seconds {
-            target_group::set_deregistration_delay(&client, region, arn, delay).await?;
-        }
+    if let Some(delay) = recorded.deregistration_delay_seconds
+        && delay != group.deregistration_delay_seconds
+    {
+        target_group::set_deregistration_delay(&client, region, arn, delay).await?;
     }
     tracing::info!(
         run_id = cx.run_id(),

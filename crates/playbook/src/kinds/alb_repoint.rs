@@ -162,13 +162,13 @@ fn check(value: &serde_json::Value) -> Result<Vec<Effect>, ParamError> {
             if let Some(stage) = listener.stages.iter().find(|stage| **stage > MAX_WEIGHT.min(100)) {
                 return Err(ParamError::at("listener.stages", format!("stage {stage} % is above 100 %")));
             }
-            if let Some(stickiness) = &listener.stickiness {
-                if !(1..=MAX_STICKINESS_SECONDS).contains(&stickiness.duration_seconds) {
-                    return Err(ParamError::at(
-                        "listener.stickiness.duration_seconds",
-                        format!("stickiness duration {} s is outside 1–604800 s", stickiness.duration_seconds),
-                    ));
-                }
+            if let Some(stickiness) = &listener.stickiness
+                && !(1..=MAX_STICKINESS_SECONDS).contains(&stickiness.duration_seconds)
+            {
+                return Err(ParamError::at(
+                    "listener.stickiness.duration_seconds",
+                    format!("stickiness duration {} s is outside 1–604800 s", stickiness.duration_seconds),
+                ));
             }
             let id = listener.rule_arn.as_ref().unwrap_or(&listener.listener_arn);
             Ok(vec![Effect::new(EffectAction::Repoint, "elbv2:listener", id, &params.region)])
