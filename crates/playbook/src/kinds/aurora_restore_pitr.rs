@@ -128,6 +128,24 @@ fn check(value: &serde_json::Value) -> Result<Vec<Effect>, ParamError> {
             ));
         }
     }
+    if params.restore_type == RestoreType::CopyOnWrite && params.restore_to != RestorePoint::Latest {
+        return Err(ParamError::at(
+            "restore_to",
+            "RDS clones (restore_type: copy-on-write) only at the latest restorable time; set restore_to: latest or restore_type: full-copy",
+        ));
+    }
+    if let Some(source_region) = &params.source_region {
+        if source_region != &params.target.region {
+            return Err(ParamError::at(
+                "source_region",
+                format!(
+                    "source_region {source_region} differs from target.region {}: a point-in-time restore stays in the source's region; \
+                     copy a snapshot with aurora.copy_snapshot and restore it with aurora.restore_snapshot instead",
+                    params.target.region
+                ),
+            ));
+        }
+    }
     params.target.validate("target")?;
     Ok(vec![Effect::new(
         EffectAction::Create,
@@ -164,5 +182,39 @@ pub(super) fn info() -> KindInfo {
       storage_type: aurora-iopt1
       deletion_protection: false
 "#,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(extra: serde_json::Value) -> serde_json::Value {
+        let mut value = serde_json::json!({
+            "source_cluster": "prod",
+            "restore_to": "2026-12-04T09:30:00Z",
+            "target": {
+                "cluster_id": "drill-1", "region": "eu-west-2",
+                "subnet_group": "same-as-source", "security_groups": "same-as-source", "kms_key": "same-as-source"
+            }
+        });
+        for (key, field) in extra.as_object().unwrap() {
+            value[key] = field.clone();
+        }
+        value
+    }
+
+    #[test]
+    fn copy_on_write_needs_latest() {
+        let error = check(&params(serde_json::json!({ "restore_type": "copy-on-write" }))).unwrap_err();
+        assert!(error.message.contains("restore_to: latest"), "{}", error.message);
+        assert!(check(&params(serde_json::json!({ "restore_type": "copy-on-write", "restore_to": "latest" }))).is_ok());
+    }
+
+    #[test]
+    fn source_region_must_match_target() {
+        let error = check(&params(serde_json::json!({ "source_region": "us-east-1" }))).unwrap_err();
+        assert!(error.message.contains("aurora.restore_snapshot"), "{}", error.message);
+        assert!(check(&params(serde_json::json!({ "source_region": "eu-west-2" }))).is_ok());
     }
 }
