@@ -284,6 +284,7 @@ async fn prune_keeps_newest_drctl_copies() {
         .create_db_cluster_snapshot()
         .db_cluster_identifier(&cluster)
         .db_cluster_snapshot_identifier(&source_snapshot)
+        .set_tags(Some(tags(&[("cost-centre", "payments")])))
         .send()
         .await
         .unwrap();
@@ -341,6 +342,17 @@ async fn prune_keeps_newest_drctl_copies() {
     assert!(snapshot_exists(&destination_rds, &format!("{run_id}-copy-1")).await);
     assert!(snapshot_exists(&destination_rds, &format!("{run_id}-copy-2")).await);
     assert!(snapshot_exists(&destination_rds, &foreign).await, "a snapshot without drctl tags is never pruned");
+
+    // copy_tags brings the source's own tags along with drctl's.
+    let copy = destination_rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(format!("{run_id}-copy-2"))
+        .send()
+        .await
+        .unwrap();
+    let copy_tags = copy.db_cluster_snapshots()[0].tag_list().to_vec();
+    assert!(copy_tags.iter().any(|tag| tag.key() == Some("cost-centre") && tag.value() == Some("payments")), "{copy_tags:?}");
+    assert!(copy_tags.iter().any(|tag| tag.key() == Some("drctl:source-cluster") && tag.value() == Some(cluster.as_str())), "{copy_tags:?}");
 
     let deletes: Vec<_> = tenant
         .requests()

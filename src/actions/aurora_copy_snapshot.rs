@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 
 use super::ActionEnv;
 use super::aurora_snapshot_wait::{SNAPSHOT_RESOURCE, delete_snapshot, list_manual_snapshots, wait_available};
-use super::ownership::TAG_MANAGED_BY;
+use super::ownership::{OWNERSHIP_TAG_PREFIX, TAG_MANAGED_BY};
 use crate::aws::rds::{describe_cluster_snapshot, rds_tags, resolve_snapshot, tag_pairs};
 use crate::aws::{AwsCall, PollStatus, is_not_found};
 
@@ -56,6 +56,7 @@ struct Source {
     arn: String,
     cluster: String,
     encrypted: bool,
+    tags: Vec<(String, String)>,
 }
 
 /// Serialises "count copies in flight, then start one" per destination region within this process.
@@ -122,6 +123,7 @@ impl CopySnapshotAction {
         Ok(Source {
             cluster: snapshot.db_cluster_identifier().unwrap_or_default().to_string(),
             encrypted: snapshot.storage_encrypted().unwrap_or(false),
+            tags: tag_pairs(snapshot.tag_list()),
             id,
             arn,
         })
@@ -168,12 +170,23 @@ impl CopySnapshotAction {
         Ok(())
     }
 
+    /// Builds the tags of the copy. AWS ignores CopyTags when a request also
+    /// sets Tags, and a copy always carries ownership tags, so with `copy_tags`
+    /// the source's tags are copied here, except drctl's own.
     fn copy_tags(&self, source: &Source) -> Vec<(String, String)> {
-        let mut tags = self.env.ownership_tags();
+        let mut tags: Vec<(String, String)> = if self.params.copy_tags {
+            source.tags.iter().filter(|(key, _)| !key.starts_with(OWNERSHIP_TAG_PREFIX)).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        tags.extend(self.env.ownership_tags());
         tags.push((TAG_SOURCE_CLUSTER.to_string(), source.cluster.clone()));
         tags.push((TAG_PURPOSE.to_string(), PURPOSE_CROSS_REGION_COPY.to_string()));
         tags.extend(self.params.tags.iter().map(|(key, value)| (key.clone(), value.clone())));
-        tags
+
+        // One value per key, the later one winning, because RDS rejects a request with a repeated key.
+        let unique: indexmap::IndexMap<String, String> = tags.into_iter().collect();
+        unique.into_iter().collect()
     }
 
     async fn destination_snapshots(&self) -> Result<Vec<DbClusterSnapshot>, ActionError> {
