@@ -1,0 +1,1 @@
+"""Benchmark harness of bench/run; see bench/run and BENCHMARKS.md."""
