@@ -50,6 +50,15 @@ def earliest_restorable_time(cluster) -> datetime:
     return max(cluster.created, floor)
 
 
+def snapshot_name(identifier: str, region: str) -> str:
+    """Return the identifier inside a cluster snapshot ARN of `region`, else `identifier` unchanged."""
+    parts = identifier.split(":", 6)
+    if len(parts) == 7 and parts[0] == "arn" and parts[2] == "rds" and parts[3] == region \
+            and parts[5] == "cluster-snapshot":
+        return parts[6]
+    return identifier
+
+
 def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -138,6 +147,7 @@ def install() -> None:
     # moto copied only truthy overrides, so DeletionProtection=false (and other
     # false or zero values) on a restore were dropped in favour of the snapshot's.
     def restore_db_cluster_from_snapshot(self, from_snapshot_id, overrides):
+        from_snapshot_id = snapshot_name(from_snapshot_id, self.region_name)
         snapshot = self.describe_db_cluster_snapshots(
             db_cluster_identifier=None, db_snapshot_identifier=from_snapshot_id)[0]
         new_cluster_props = copy.copy(snapshot.cluster.get_cfg())
@@ -149,6 +159,17 @@ def install() -> None:
         return self.create_db_cluster(new_cluster_props)
 
     backend.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
+
+    # AWS accepts a snapshot's ARN wherever it accepts its identifier; moto
+    # matched identifiers only and answered DBClusterSnapshotNotFoundFault.
+    original_describe_snapshots = backend.describe_db_cluster_snapshots
+
+    def describe_db_cluster_snapshots(self, db_cluster_identifier, db_snapshot_identifier, *args, **kwargs):
+        if db_snapshot_identifier:
+            db_snapshot_identifier = snapshot_name(db_snapshot_identifier, self.region_name)
+        return original_describe_snapshots(self, db_cluster_identifier, db_snapshot_identifier, *args, **kwargs)
+
+    backend.describe_db_cluster_snapshots = describe_db_cluster_snapshots
 
     # An encrypted snapshot copied from another region must name a KMS key of the
     # destination region, because a single-region KMS key works only in its own region.

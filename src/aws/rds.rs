@@ -65,7 +65,15 @@ pub async fn resolve_snapshot(
     selector: &SnapshotSelector,
 ) -> Result<DbClusterSnapshot, ActionError> {
     if let Some(id) = &selector.id {
-        return describe_cluster_snapshot(rds, region, id).await?.ok_or_else(|| {
+        let mut found = describe_cluster_snapshot(rds, region, id).await?;
+        // Some endpoints match only the identifier, not the ARN, of a snapshot
+        // in their own region; the identifier is the ARN's last part.
+        if found.is_none() {
+            if let Some(name) = same_region_snapshot_name(id, region) {
+                found = describe_cluster_snapshot(rds, region, name).await?;
+            }
+        }
+        return found.ok_or_else(|| {
             ActionError::fatal(format!(
                 "cluster snapshot '{id}' not found in {region}; check the id or ARN and the region"
             ))
@@ -104,4 +112,29 @@ pub async fn resolve_snapshot(
                 selector.snapshot_type
             ))
         })
+}
+
+/// The identifier inside a cluster snapshot ARN of `region`
+/// (`arn:aws:rds:REGION:ACCOUNT:cluster-snapshot:NAME`), or `None` for anything else.
+fn same_region_snapshot_name<'a>(arn: &'a str, region: &str) -> Option<&'a str> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "rds", arn_region, _, "cluster-snapshot", name] if *arn_region == region => Some(name),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_name_from_arn_of_same_region() {
+        let arn = "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:drill-r1-copy";
+        assert_eq!(same_region_snapshot_name(arn, "us-east-1"), Some("drill-r1-copy"));
+        assert_eq!(same_region_snapshot_name(arn, "eu-west-2"), None);
+        let automated = "arn:aws:rds:eu-west-2:123456789012:cluster-snapshot:rds:prod-2026-12-04-23-43";
+        assert_eq!(same_region_snapshot_name(automated, "eu-west-2"), Some("rds:prod-2026-12-04-23-43"));
+        assert_eq!(same_region_snapshot_name("drill-r1-copy", "us-east-1"), None);
+    }
 }

@@ -4,6 +4,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Rejects every operation that [`is_mutating_operation`] classifies as mutating.
@@ -23,9 +24,13 @@ impl Intercept for ReadOnlyGuard {
         "drctl::ReadOnlyGuard"
     }
 
-    fn read_before_execution(
+    // `read_before_serialization`, not `read_before_execution`: a client-level
+    // interceptor's `read_before_execution` runs before the operation's
+    // metadata is in the config bag.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(metadata) = cfg.load::<Metadata>() else {

@@ -225,7 +225,14 @@ pub fn print_out(text: &str) {
 }
 
 async fn tfstate_versions(args: super::args::TfstateVersionsArgs) -> Result<ExitStatus, CliError> {
-    // TODO: list versions once the tfstate module lands.
-    let _ = (&args.bucket, &args.key, &args.region, args.output);
-    Err(CliError::Internal("tfstate versions is not wired yet".to_string()))
+    let aws = crate::aws::AwsClients::from_env(&args.region, true).await;
+    let versions = crate::tfstate::list_versions(&aws.s3(&args.region), &args.bucket, &args.key, &args.region)
+        .await
+        .map_err(|error| CliError::Preflight(error.message))?;
+    let text = match args.output {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&versions).unwrap_or_default()),
+        OutputFormat::Text => crate::tfstate::render_versions_table(&versions),
+    };
+    print_out(&text);
+    Ok(ExitStatus::Success)
 }

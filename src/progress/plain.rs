@@ -13,6 +13,7 @@ use super::{StepTimes, human};
 /// The same status text is not repeated, and a step's progress is printed at
 /// most this often, so a long wait does not flood the log.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+const MIN_REAL_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct PlainReporter {
     time_scale: f64,
@@ -58,7 +59,10 @@ impl PlainReporter {
             Event::StepProgress { step_id, message, .. } => {
                 let now = Instant::now();
                 if let Some((at, last)) = self.last_progress.get(step_id) {
-                    if last == message || now.duration_since(*at) < PROGRESS_INTERVAL.div_f64(scale.max(1.0)) {
+                    // In simulated time the interval shrinks, but never below
+                    // MIN_REAL_INTERVAL, so a fast demo still reads as a log.
+                    let interval = PROGRESS_INTERVAL.div_f64(scale.max(1.0)).max(MIN_REAL_INTERVAL);
+                    if last == message || now.duration_since(*at) < interval {
                         return None;
                     }
                 }

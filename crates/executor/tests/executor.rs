@@ -245,6 +245,61 @@ async fn abort_policy_stops_new_steps() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn always_step_waits_for_running_ancestors() {
+    // restore -> verify -> cleanup(always); copy fails while restore still runs.
+    // verify is skipped at once, but cleanup must not start (and delete what
+    // restore is creating) until restore has finished.
+    let fakes = Fakes::new();
+    fakes.script("restore", Script { duration: seconds(30), ..Script::default() });
+    fakes.script("copy", Script { duration: seconds(1), errors: vec![ActionError::fatal("boom")], ..Script::default() });
+    let mut cleanup = step("cleanup", &["verify"]);
+    cleanup.always = true;
+    let plan = plan(vec![step("restore", &[]), step("copy", &[]), step("verify", &["restore", "copy"]), cleanup]);
+
+    let (memory, journal) = store();
+    let report = executor(&fakes).run(journal, plan).await.unwrap();
+
+    assert_eq!(report.state.steps["restore"].status, StepStatus::Succeeded);
+    assert_eq!(report.state.steps["cleanup"].status, StepStatus::Succeeded);
+    let order: Vec<String> = records(&memory)
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::StepSucceeded { step } if step == "restore" => Some("restore done".to_string()),
+            Record::StepStarted { step, .. } if step == "cleanup" => Some("cleanup started".to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec!["restore done", "cleanup started"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_time_does_not_count_against_rto() {
+    // Recovery takes 20 s of a 30 s RTO; the always-step cleanup takes 60 s more.
+    let fakes = Fakes::new();
+    fakes.script("restore", Script { duration: seconds(20), ..Script::default() });
+    fakes.script("cleanup", Script { duration: seconds(60), ..Script::default() });
+    let mut restore = step("restore", &[]);
+    restore.expected = Some(seconds(20));
+    let mut cleanup = step("cleanup", &["restore"]);
+    cleanup.always = true;
+    let mut plan = plan(vec![restore, cleanup]);
+    plan.rto_target = seconds(30);
+    plan.rto_warning = seconds(25);
+
+    let (memory, journal) = store();
+    let report = executor(&fakes).with_forecast_interval(seconds(1)).run(journal, plan).await.unwrap();
+
+    assert_eq!(report.outcome, Some(RunOutcome::Succeeded));
+    let warnings = records(&memory).into_iter().filter(|record| matches!(record, Record::RtoWarning(_))).count();
+    assert_eq!(warnings, 0, "cleanup after the recovery must not raise RTO warnings");
+    let finished = records(&memory).into_iter().rev().find_map(|record| match record {
+        Record::RunFinished { .. } => Some(()),
+        _ => None,
+    });
+    assert!(finished.is_some());
+}
+
+#[tokio::test(start_paused = true)]
 async fn continue_policy_runs_independent_branches() {
     let fakes = Fakes::new();
     fakes.script("a", Script { errors: vec![ActionError::fatal("boom")], ..Script::default() });

@@ -405,6 +405,12 @@ impl Coordinator {
                 status.is_terminal()
                     || (self.cancelled && !self.running.contains(need) && !self.specs[need].always)
             });
+            // A need skipped after a failure counts as finished, but its own
+            // ancestors may still be running (creating what a cleanup step
+            // would delete), so wait until none of them runs.
+            if settled && self.ancestor_running(&spec.id) {
+                return Decision::Wait;
+            }
             return if settled { Decision::Start } else { Decision::Wait };
         }
 
@@ -430,6 +436,24 @@ impl Coordinator {
         }
         let ready = needs.iter().all(|(_, status, _)| matches!(status, StepStatus::Succeeded | StepStatus::Skipped));
         if ready { Decision::Start } else { Decision::Wait }
+    }
+
+    /// Whether any transitive dependency of `id` is running now.
+    fn ancestor_running(&self, id: &str) -> bool {
+        let mut stack: Vec<&str> = self.specs[id].needs.iter().map(String::as_str).collect();
+        let mut seen = HashSet::new();
+        while let Some(step) = stack.pop() {
+            if !seen.insert(step) {
+                continue;
+            }
+            if self.running.contains(step) {
+                return true;
+            }
+            if let Some(spec) = self.specs.get(step) {
+                stack.extend(spec.needs.iter().map(String::as_str));
+            }
+        }
+        false
     }
 
     fn start(&mut self, spec: StepSpec) {
@@ -613,7 +637,9 @@ async fn abort_requested(cancel: &CancelHandle) {
 
 fn summarize(state: &RunState, finished_at: chrono::DateTime<Utc>) -> RunSummary {
     let count = |status: StepStatus| state.steps.values().filter(|s| s.status == status).count();
-    let recovery_time = elapsed_between(state.header.incident_time, finished_at);
+    // Recovery ends with the last non-always step; cleanup afterwards does not count.
+    let recovery_end = super::rto::recovery_end(state, &state.header.steps).unwrap_or(finished_at);
+    let recovery_time = elapsed_between(state.header.incident_time, recovery_end.min(finished_at));
     RunSummary {
         succeeded: count(StepStatus::Succeeded),
         failed: count(StepStatus::Failed),

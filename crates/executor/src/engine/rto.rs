@@ -18,16 +18,22 @@ use crate::plan::StepSpec;
 /// a running step costs `max(expected - elapsed, 0)`. A step without
 /// `expected` costs nothing. `max_parallel` is ignored, so the projection is
 /// a lower bound when more steps are ready than may run at once.
+///
+/// Always-steps (cleanup) are not part of the recovery, so they add no
+/// remaining time, and once every other step has finished the clock stops at
+/// the last of them: cleanup after a successful recovery never breaches the RTO.
 pub(crate) fn forecast(state: &RunState, steps: &[StepSpec], now: DateTime<Utc>) -> RtoForecast {
-    let specs: HashMap<&str, &StepSpec> = steps.iter().map(|spec| (spec.id.as_str(), spec)).collect();
+    let specs: HashMap<&str, &StepSpec> =
+        steps.iter().filter(|spec| !spec.always).map(|spec| (spec.id.as_str(), spec)).collect();
     let mut finish: HashMap<String, Duration> = HashMap::new();
     let mut remaining = Duration::ZERO;
-    for spec in steps {
+    for spec in steps.iter().filter(|spec| !spec.always) {
         let path = remaining_path(&spec.id, state, &specs, now, &mut finish, &mut HashSet::new());
         remaining = remaining.max(path);
     }
 
-    let elapsed = elapsed_between(state.header.incident_time, now);
+    let end = recovery_end(state, steps).unwrap_or(now);
+    let elapsed = elapsed_between(state.header.incident_time, end);
     RtoForecast {
         elapsed,
         remaining,
@@ -35,6 +41,22 @@ pub(crate) fn forecast(state: &RunState, steps: &[StepSpec], now: DateTime<Utc>)
         warning: state.header.rto_warning,
         target: state.header.rto_target,
     }
+}
+
+/// When the recovery ended: the finish of the last non-always step, once every
+/// non-always step has reached a final state; `None` while any is unfinished.
+pub(crate) fn recovery_end(state: &RunState, steps: &[StepSpec]) -> Option<DateTime<Utc>> {
+    let mut end: Option<DateTime<Utc>> = None;
+    for spec in steps.iter().filter(|spec| !spec.always) {
+        let step = state.steps.get(&spec.id)?;
+        if !step.status.is_terminal() {
+            return None;
+        }
+        if let Some(finished) = step.finished_at {
+            end = Some(end.map_or(finished, |current| current.max(finished)));
+        }
+    }
+    Some(end.unwrap_or(state.header.started_at))
 }
 
 /// Length of the longest unfinished chain ending at `id`, memoised in `finish`.

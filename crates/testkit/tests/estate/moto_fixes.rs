@@ -193,6 +193,32 @@ async fn restore_honours_deletion_protection() {
 }
 
 #[tokio::test]
+async fn restore_accepts_snapshot_arn() {
+    let estate = Estate::shared();
+    let client = rds(&estate.tenant("snapshot-arn"), "eu-west-2").await;
+    let arn = &estate.seed().cluster_snapshots["dsit-litellm-rds-pg-prod-pre-upgrade"];
+
+    let described = client
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(arn)
+        .send()
+        .await
+        .expect("DescribeDBClusterSnapshots by ARN");
+    assert_eq!(described.db_cluster_snapshots().len(), 1);
+
+    let id = unique("from-arn");
+    let output = client
+        .restore_db_cluster_from_snapshot()
+        .db_cluster_identifier(&id)
+        .snapshot_identifier(arn)
+        .engine("aurora-postgresql")
+        .send()
+        .await
+        .expect("RestoreDBClusterFromSnapshot by ARN");
+    assert_eq!(output.db_cluster().unwrap().db_cluster_identifier(), Some(id.as_str()));
+}
+
+#[tokio::test]
 async fn reused_cluster_id_already_exists() {
     let client = rds(&Estate::shared().tenant("reuse"), "eu-west-2").await;
     let id = restored_cluster(&client, "reuse").await;
