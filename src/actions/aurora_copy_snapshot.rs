@@ -74,6 +74,8 @@ fn is_copy_in_flight(snapshot: &DbClusterSnapshot) -> bool {
 }
 
 /// Returns whether a quota error is about copies in progress (wait) rather than the number of manual snapshots (fail).
+// NOTE: both quotas share the code SnapshotQuotaExceeded, so the message is matched by
+// keyword. The exact wording AWS uses for the copy limit is not verified here.
 fn is_copy_in_progress_quota(code: Option<&str>, message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     code == Some("SnapshotQuotaExceeded")
@@ -170,9 +172,10 @@ impl CopySnapshotAction {
         Ok(())
     }
 
-    /// Builds the tags of the copy. AWS ignores CopyTags when a request also
-    /// sets Tags, and a copy always carries ownership tags, so with `copy_tags`
-    /// the source's tags are copied here, except drctl's own.
+    /// Builds the tags of the copy. A request that sets Tags gets no tags from
+    /// CopyTags (moto 5.2.5 notes this as checked against AWS), and a copy always
+    /// carries ownership tags, so with `copy_tags` the source's tags are copied
+    /// here, except drctl's own.
     fn copy_tags(&self, source: &Source) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = if self.params.copy_tags {
             source.tags.iter().filter(|(key, _)| !key.starts_with(OWNERSHIP_TAG_PREFIX)).cloned().collect()
@@ -184,7 +187,7 @@ impl CopySnapshotAction {
         tags.push((TAG_PURPOSE.to_string(), PURPOSE_CROSS_REGION_COPY.to_string()));
         tags.extend(self.params.tags.iter().map(|(key, value)| (key.clone(), value.clone())));
 
-        // One value per key, the later one winning, because RDS rejects a request with a repeated key.
+        // Each key is sent once, and a later value wins (playbook tags over source tags).
         let unique: indexmap::IndexMap<String, String> = tags.into_iter().collect();
         unique.into_iter().collect()
     }
