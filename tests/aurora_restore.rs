@@ -354,6 +354,17 @@ async fn snapshot_restore_into_us_east_1() {
     assert_eq!(tenant.mutating_requests().len(), mutating_before);
 
     params["target"]["subnet_group"] = json!("dsit-litellm-rds-pg-subnetgrp-use1");
+
+    // Dry runs: a snapshot an earlier step would copy, and the real one.
+    let mut missing = params.clone();
+    missing["snapshot"] = json!({ "id": format!("{copy_id}-not-yet") });
+    let lines = action("aurora.restore_snapshot", missing, &env).dry_run(&cx).await.unwrap_or_else(|error| panic!("dry run: {}", error.message));
+    assert!(lines[0].contains("does not exist in us-east-1 yet"), "{lines:?}");
+    let lines = action("aurora.restore_snapshot", params.clone(), &env).dry_run(&cx).await.unwrap_or_else(|error| panic!("dry run: {}", error.message));
+    assert!(lines[0].contains(&copy_id), "{lines:?}");
+    assert!(lines[1].contains("subnet group dsit-litellm-rds-pg-subnetgrp-use1"), "{lines:?}");
+    assert_eq!(tenant.mutating_requests().len(), mutating_before);
+
     let restore = action("aurora.restore_snapshot", params, &env);
     let outputs = restore.run(&cx).await.unwrap_or_else(|error| panic!("snapshot restore failed: {}", error.message));
     assert_eq!(output_str(&outputs, "region"), "us-east-1");

@@ -173,6 +173,9 @@ impl RestorePitr {
     /// Turns the restore point into an instant and checks it against the window.
     fn restore_time(&self, source: &Source) -> Result<RestoreTime, ActionError> {
         let requested = match &self.params.restore_to {
+            // NOTE: with UseLatestRestorableTime, RDS picks the instant when it
+            // handles the call and does not report it, so `restored_to` is the
+            // LatestRestorableTime read just before, a lower bound.
             RestorePoint::Latest => return Ok(RestoreTime { instant: source.latest, use_latest: true }),
             RestorePoint::At(instant) => *instant,
             RestorePoint::BeforeIncident(offset) => {

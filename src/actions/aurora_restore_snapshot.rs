@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::ActionEnv;
 use super::aurora_cluster::{self, ResolvedTarget, SourceSettings};
 use crate::aws::AwsCall;
-use crate::aws::rds::{describe_cluster, resolve_snapshot, to_utc};
+use crate::aws::rds::{describe_cluster, describe_cluster_snapshot, resolve_snapshot, to_utc};
 
 pub const NAME: &str = "aurora.restore_snapshot";
 
@@ -155,6 +155,15 @@ impl Action for RestoreSnapshot {
                 target.cluster_id,
                 cluster.status().unwrap_or("unknown")
             )]);
+        }
+        // In a dry run the snapshot often comes from a copy step that did not run.
+        if let Some(id) = &self.params.snapshot.id {
+            if describe_cluster_snapshot(&self.env.aws.rds(region), region, id).await?.is_none() {
+                return Ok(vec![
+                    format!("snapshot {id} does not exist in {region} yet; an earlier step must create it"),
+                    format!("restore it into new cluster {} in {region} and wait until it is available", target.cluster_id),
+                ]);
+            }
         }
         let snapshot = resolve_snapshot(&self.env.aws.rds(region), region, &self.params.snapshot).await?;
         let settings = self.source_settings(&snapshot).await?;
