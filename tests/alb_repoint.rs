@@ -448,3 +448,54 @@ async fn dry_run_makes_no_mutating_calls() {
     let mutating: Vec<Request> = tenant.mutating_requests().into_iter().filter(|request| request.seq > since).collect();
     assert_eq!(operations(&mutating), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn rule_mode_shifts_and_undo_restores_rule() {
+    let (tenant, clients, run_id, client) = setup("alb-rule").await;
+    let old = create_group(&client, &group_name(&run_id, "rold"), &run_id).await;
+    let new = create_group(&client, &group_name(&run_id, "rnew"), &run_id).await;
+    register(&client, &old, "10.1.9.90").await;
+    register(&client, &new, "10.1.9.91").await;
+    let listener = create_listener(&client, &old, &run_id).await;
+    let rule = client
+        .create_rule()
+        .listener_arn(&listener)
+        .priority(10)
+        .conditions(
+            aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(aws_sdk_elasticloadbalancingv2::types::PathPatternConditionConfig::builder().values("/v1/*").build())
+                .build(),
+        )
+        .actions(ElbAction::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&old).order(1).build())
+        .set_tags(Some(owned_tags(&run_id)))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("creating a rule: {error:?}"));
+    let rule_arn = rule.rules()[0].rule_arn().unwrap().to_string();
+    let rule_actions = |client: Client, arn: String| async move {
+        let output = client.describe_rules().rule_arns(&arn).send().await.unwrap();
+        output.rules()[0].actions().to_vec()
+    };
+    let before = rule_actions(client.clone(), rule_arn.clone()).await;
+    let listener_before = default_actions(&client, &listener).await;
+
+    let params = json!({
+        "region": REGION,
+        "listener": { "listener_arn": listener, "rule_arn": rule_arn, "to_target_group": new, "stages": [50, 100], "hold": "30s" }
+    });
+    let action = build(params, env_for(clients, Mode::Drill, &run_id)).await;
+    let (cx, _cancel) = StepContext::for_tests(STEP, "drill");
+    action.run(&cx).await.expect("rule mode succeeds");
+
+    let mutating = operations(&tenant.mutating_requests());
+    assert!(mutating.iter().all(|operation| operation != "ModifyListener"), "{mutating:?}");
+    assert_eq!(mutating.iter().filter(|operation| *operation == "ModifyRule").count(), 2, "{mutating:?}");
+    let shifted = rule_actions(client.clone(), rule_arn.clone()).await;
+    let groups: Vec<&str> = shifted[0].forward_config().unwrap().target_groups().iter().filter_map(|group| group.target_group_arn()).collect();
+    assert_eq!(groups, vec![new.as_str()]);
+    assert_eq!(default_actions(&client, &listener).await, listener_before, "the default action is untouched");
+
+    action.undo(&cx, &Outputs::new()).await.expect("undo succeeds");
+    assert_eq!(rule_actions(client.clone(), rule_arn.clone()).await, before);
+}
