@@ -538,6 +538,7 @@ async fn dry_runs_make_no_mutating_calls() {
         ("aurora.delete", json!({ "scope": "run", "regions": [SOURCE_REGION, DESTINATION_REGION] })),
         ("aurora.delete", json!({ "scope": "listed", "region": SOURCE_REGION, "clusters": [SeedInfo::CLUSTER_ID] })),
     ];
+    let steps_again = steps.clone();
     for (kind, params) in steps {
         let action = actions::build(kind, params, env.clone()).unwrap();
         let (cx, _cancel) = StepContext::for_tests("dry", "drill");
@@ -548,4 +549,13 @@ async fn dry_runs_make_no_mutating_calls() {
     }
     assert!(tenant.mutating_requests().is_empty(), "mutating calls: {:?}", operations(&tenant));
     assert!(!tenant.requests().is_empty(), "the dry runs made no calls at all");
+
+    // The same dry runs also pass through the read-only guard that real dry runs use.
+    let guarded = support::env(support::clients(&tenant, true).await, Mode::Drill, &run_id);
+    for (kind, params) in steps_again {
+        let action = actions::build(kind, params, guarded.clone()).unwrap();
+        let (cx, _cancel) = StepContext::for_tests("dry", "drill");
+        action.dry_run(&cx).await.unwrap_or_else(|error| panic!("guarded dry run of {kind}: {error}"));
+    }
+    assert!(tenant.mutating_requests().is_empty(), "mutating calls: {:?}", operations(&tenant));
 }
