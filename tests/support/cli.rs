@@ -199,7 +199,7 @@ pub fn journal_resources(journal: &[serde_json::Value], run_id: &str) -> Vec<(St
 /// Regions of the reference estate.
 pub const REGIONS: [&str; 2] = ["eu-west-2", "us-east-1"];
 
-/// Clusters, instances and cluster snapshots in either region whose identifier
+/// Clusters, instances and manual cluster snapshots in either region whose identifier
 /// contains `run_id` or whose `drctl:run-id` tag is `run_id`, as
 /// `"type id region status"`. Reads with `inspector`'s key, so the calls stay
 /// out of the request log of the tenant under test.
@@ -234,6 +234,11 @@ pub fn leftovers(inspector: &Tenant, run_id: &str) -> Vec<String> {
                 .await
                 .expect("DescribeDBClusterSnapshots for leftovers");
             for snapshot in snapshots.db_cluster_snapshots() {
+                // NOTE: moto keeps a deleted cluster's automated snapshots, where
+                // DeleteDBCluster in AWS removes them by default; they are not drctl's.
+                if snapshot.snapshot_type() == Some("automated") {
+                    continue;
+                }
                 let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
                 if id.contains(run_id) || tagged(snapshot.tag_list()) {
                     found.push(format!("snapshot {id} {region} {}", snapshot.status().unwrap_or_default()));
