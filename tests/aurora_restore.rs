@@ -89,6 +89,8 @@ async fn pitr_restore_with_writer_and_settings() {
     params["target"]["deletion_protection"] = json!(true);
     params["target"]["iam_database_authentication"] = json!(true);
     params["target"]["tags"] = json!({ "purpose": "dr-drill" });
+    params["target"]["performance_insights"] = json!({ "retention_days": 7 });
+    params["target"]["enhanced_monitoring"] = json!({ "interval_seconds": 60, "role_arn": "arn:aws:iam::072136646002:role/rds-monitoring-role" });
     let restore = action("aurora.restore_pitr", params, &env);
     let (cx, _cancel) = StepContext::for_tests("restore", "drill");
     let outputs = restore.run(&cx).await.unwrap_or_else(|error| panic!("restore failed: {}", error.message));
@@ -130,6 +132,21 @@ async fn pitr_restore_with_writer_and_settings() {
     let tags = tag_pairs(cluster.tag_list());
     assert!(env.created_by_this_run(&tags), "ownership tags missing: {tags:?}");
     assert!(tags.contains(&("purpose".to_string(), "dr-drill".to_string())), "{tags:?}");
+    // The restore request carries no Performance Insights or monitoring
+    // settings, and one ModifyDBCluster after the restore applies them. The
+    // request log shows it because moto 5.2.5 does not store either setting
+    // on a cluster, so DescribeDBClusters cannot.
+    let requests = tenant.requests();
+    let restore_request = requests.iter().find(|r| r.operation.as_deref() == Some("RestoreDBClusterToPointInTime")).expect("restore request");
+    let restore_params = restore_request.params.to_string();
+    assert!(!restore_params.contains("PerformanceInsights"), "{restore_params}");
+    assert!(!restore_params.contains("MonitoringInterval"), "{restore_params}");
+    let modifies: Vec<_> = requests.iter().filter(|r| r.operation.as_deref() == Some("ModifyDBCluster")).collect();
+    assert_eq!(modifies.len(), 1);
+    assert!(modifies[0].seq > restore_request.seq);
+    assert_eq!(modifies[0].params["EnablePerformanceInsights"], json!("true"), "{:?}", modifies[0].params);
+    assert_eq!(modifies[0].params["MonitoringInterval"], json!("60"), "{:?}", modifies[0].params);
+
     let members = cluster.db_cluster_members();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].db_instance_identifier(), Some(writer_id.as_str()));
