@@ -338,7 +338,7 @@ impl TfstateRollback {
         }
         let lock_key = lock::native_lock_key(&p.key);
         cx.record_resource(ResourceRecord {
-            resource_type: "s3-object".to_string(),
+            resource_type: "s3:object".to_string(),
             id: format!("s3://{}/{lock_key}", p.bucket),
             region: p.region.clone(),
             arn: Some(format!("arn:aws:s3:::{}/{lock_key}", p.bucket)),
@@ -353,7 +353,7 @@ impl TfstateRollback {
         let outcome = written?;
         if released? {
             cx.record_resource(ResourceRecord {
-                resource_type: "s3-object".to_string(),
+                resource_type: "s3:object".to_string(),
                 id: format!("s3://{}/{lock_key}", p.bucket),
                 region: p.region.clone(),
                 arn: Some(format!("arn:aws:s3:::{}/{lock_key}", p.bucket)),
@@ -453,7 +453,7 @@ impl TfstateRollback {
 
         cx.record_note(phase.note("new_version_id"), serde_json::json!(new_version_id)).await?;
         cx.record_resource(ResourceRecord {
-            resource_type: "s3-object-version".to_string(),
+            resource_type: "s3:object-version".to_string(),
             id: format!("{}?versionId={new_version_id}", self.object()),
             region: p.region.clone(),
             arn: Some(format!("arn:aws:s3:::{}/{}", p.bucket, p.key)),
