@@ -106,7 +106,8 @@ fn unhealthy_error(row: &TargetHealth, group: &str, region: &str) -> ActionError
 
 /// Waits until every target in `wanted` (every registered target when `None`) is
 /// `healthy`. An `unhealthy` wanted target fails the wait at once. Returns the
-/// last health rows of the whole group.
+/// last health rows of the whole group. Set `serving_traffic` when the listener
+/// already forwards to the group, so that the fail-open warning applies.
 pub async fn wait_healthy(
     cx: &StepContext,
     poller: Poller,
@@ -114,13 +115,16 @@ pub async fn wait_healthy(
     region: &str,
     target_group_arn: &str,
     wanted: Option<&[Registration]>,
+    serving_traffic: bool,
 ) -> Result<Vec<TargetHealth>, ActionError> {
     let warning = &FailOpenWarning::new();
     let what = format!("targets of {target_group_arn} to be healthy");
     poller
         .wait(cx, &what, move || async move {
             let rows = describe(client, region, target_group_arn).await?;
-            warning.check(cx, target_group_arn, &rows);
+            if serving_traffic {
+                warning.check(cx, target_group_arn, &rows);
+            }
             let watched: Vec<&TargetHealth> = match wanted {
                 Some(wanted) => rows.iter().filter(|row| row.is_registered() && wanted.iter().any(|target| target.same_target(&row.target))).collect(),
                 None => rows.iter().filter(|row| row.is_registered()).collect(),
@@ -177,4 +181,42 @@ pub async fn hold_healthy(
             })
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(ip: &str, state: &str) -> TargetHealth {
+        TargetHealth {
+            target: Registration { ip: ip.into(), port: 4000, availability_zone: None },
+            state: state.into(),
+            reason: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn fail_open_warning_needs_zero_healthy() {
+        let (cx, _cancel) = StepContext::for_tests("cutover", "drill");
+        let warning = FailOpenWarning::new();
+
+        warning.check(&cx, "tg", &[row("10.1.2.50", "initial"), row("10.1.3.128", "draining")]);
+        assert!(warning.warned.load(Ordering::Relaxed));
+
+        warning.check(&cx, "tg", &[row("10.1.2.50", "healthy")]);
+        assert!(!warning.warned.load(Ordering::Relaxed));
+
+        // An empty group does not fail open: the ALB returns HTTP 503.
+        warning.check(&cx, "tg", &[row("10.1.3.128", "draining")]);
+        assert!(!warning.warned.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn label_shows_state_and_reason() {
+        let mut initial = row("10.1.2.50", "initial");
+        initial.reason = Some("Elb.RegistrationInProgress".into());
+        assert_eq!(initial.label(), "10.1.2.50:4000 initial (Elb.RegistrationInProgress)");
+        assert_eq!(row("10.1.2.50", "healthy").label(), "10.1.2.50:4000 healthy");
+    }
 }

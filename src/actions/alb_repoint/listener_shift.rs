@@ -251,8 +251,10 @@ async fn shift_stages(
         .map_err(|problem| ActionError::fatal(format!("the journalled actions of {} are unusable: {problem}", endpoint.label())))?;
     let sticky = stickiness(shift, &previous_actions[index]);
 
-    // Never send traffic to a group that is not healthy yet.
-    health::wait_healthy(cx, action.env.poller(None), client, region, to_arn, None).await?;
+    // Never send traffic to a group that is not healthy yet. On re-entry the
+    // listener may already forward part of the traffic to it.
+    let serving = previous::recorded_stage(cx).is_some();
+    health::wait_healthy(cx, action.env.poller(None), client, region, to_arn, None, serving).await?;
 
     // Resume at the stage an earlier attempt was applying; sending it again is harmless.
     let start = previous::recorded_stage(cx).and_then(|stage| shift.stages.iter().position(|candidate| *candidate == stage)).unwrap_or(0);

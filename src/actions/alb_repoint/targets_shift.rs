@@ -138,7 +138,7 @@ async fn cut_over(
         tracing::info!(run_id = cx.run_id(), step_id = cx.step_id(), target_group = arn, targets = %addresses(&missing), "registered targets");
     }
 
-    let rows = health::wait_healthy(cx, action.env.poller(None), client, region, arn, Some(register)).await?;
+    let rows = health::wait_healthy(cx, action.env.poller(None), client, region, arn, Some(register), true).await?;
     let healthy = rows.iter().filter(|row| row.state == "healthy" && register.iter().any(|target| target.same_target(&row.target))).count();
     cx.progress(format!("{healthy} new targets healthy in {arn}"), Some(100.0));
 
