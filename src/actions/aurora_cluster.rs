@@ -97,7 +97,7 @@ pub(super) fn resolve_target(target: &RestoredClusterSettings, source: &SourceSe
     Ok(ResolvedTarget { subnet_group, security_groups, kms_key })
 }
 
-/// The tags a restored cluster gets: this run's ownership tags, then the playbook's.
+/// Builds the tags of a restored cluster: this run's ownership tags, then the playbook's.
 pub(super) fn cluster_tags(env: &ActionEnv, extra: &indexmap::IndexMap<String, String>) -> Vec<Tag> {
     let mut pairs = env.ownership_tags();
     pairs.extend(extra.iter().map(|(key, value)| (key.clone(), value.clone())));
@@ -125,7 +125,7 @@ pub(super) async fn find_owned_cluster(env: &ActionEnv, region: &str, cluster_id
 /// Records a cluster as created or adopted by this step.
 pub(super) async fn record_cluster(cx: &StepContext, cluster: &DbCluster, region: &str, event: ResourceEvent) -> Result<(), ActionError> {
     cx.record_resource(ResourceRecord {
-        resource_type: "db-cluster".to_string(),
+        resource_type: "rds:cluster".to_string(),
         id: cluster.db_cluster_identifier().unwrap_or_default().to_string(),
         region: region.to_string(),
         arn: cluster.db_cluster_arn().map(str::to_string),
@@ -196,8 +196,8 @@ pub(super) async fn apply_post_restore_settings(
     if let Some(insights) = &target.performance_insights {
         let enabled_now = cluster.performance_insights_enabled().unwrap_or(false);
         let retention_now = cluster.performance_insights_retention_period();
-        let wanted_retention = insights.enabled.then_some(insights.retention_days);
-        if enabled_now != insights.enabled || (insights.enabled && retention_now != wanted_retention) {
+        let requested_retention = insights.enabled.then_some(insights.retention_days);
+        if enabled_now != insights.enabled || (insights.enabled && retention_now != requested_retention) {
             needed = true;
             request = request.enable_performance_insights(insights.enabled);
             if insights.enabled {
@@ -231,7 +231,7 @@ pub(super) async fn apply_post_restore_settings(
     wait_cluster_available(env, cx, region, cluster_id, poll).await
 }
 
-/// The outputs both restore kinds share, read from an available cluster.
+/// Builds the outputs both restore kinds share from an available cluster.
 pub(super) fn cluster_outputs(cluster: &DbCluster, region: &str) -> Result<Outputs, ActionError> {
     let cluster_id = cluster.db_cluster_identifier().unwrap_or_default();
     let call = AwsCall::new("DescribeDBClusters", cluster_id, region);
@@ -340,7 +340,7 @@ pub(super) async fn delete_instance(
         })
         .await?;
     cx.record_resource(ResourceRecord {
-        resource_type: "db-instance".to_string(),
+        resource_type: "rds:instance".to_string(),
         id: instance_id.to_string(),
         region: region.to_string(),
         arn: instance.db_instance_arn().map(str::to_string),
@@ -353,7 +353,7 @@ pub(super) async fn delete_instance(
 /// snapshot, and waits until it is gone. A cluster that no longer exists counts
 /// as deleted, so the undo may be entered again.
 ///
-/// `drctl_enabled_protection` says whether the restore request turned deletion
+/// `drctl_enabled_protection` is true when the restore request turned deletion
 /// protection on. Only then is it turned off here; protection that someone
 /// else turned on makes the undo fail instead.
 pub(super) async fn delete_restored_cluster(
@@ -434,7 +434,7 @@ pub(super) async fn delete_restored_cluster(
     record_cluster(cx, &cluster, region, ResourceEvent::Deleted).await
 }
 
-/// Dry-run lines describing the target cluster both restore kinds create.
+/// Describes, as dry-run lines, the cluster both restore kinds create.
 pub(super) fn describe_target(target: &RestoredClusterSettings, resolved: &ResolvedTarget) -> Vec<String> {
     let mut lines = vec![format!(
         "create cluster {} in {} with subnet group {}, security groups [{}], KMS key {}",
