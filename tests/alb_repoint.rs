@@ -499,3 +499,50 @@ async fn rule_mode_shifts_and_undo_restores_rule() {
     action.undo(&cx, &Outputs::new()).await.expect("undo succeeds");
     assert_eq!(rule_actions(client.clone(), rule_arn.clone()).await, before);
 }
+
+#[tokio::test]
+async fn listener_reentry_resumes_recorded_stage() {
+    let (tenant, clients, run_id, client) = setup("alb-resume").await;
+    let old = create_group(&client, &group_name(&run_id, "sold"), &run_id).await;
+    let new = create_group(&client, &group_name(&run_id, "snew"), &run_id).await;
+    register(&client, &old, "10.1.9.100").await;
+    register(&client, &new, "10.1.9.101").await;
+    wait_until_healthy(&client, &new, "10.1.9.101").await;
+    let listener = create_listener(&client, &old, &run_id).await;
+    let before = default_actions(&client, &listener).await;
+    let _down = DOWN_LIST.lock().await;
+
+    // The first attempt fails in the hold after the 10 % stage.
+    let watcher = {
+        let tenant = tenant.clone();
+        tokio::spawn(async move {
+            for _ in 0..400 {
+                if tenant.mutating_requests().iter().any(|request| request.operation.as_deref() == Some("ModifyListener")) {
+                    set_down("10.1.9.101", true).await;
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let params = json!({
+        "region": REGION,
+        "listener": { "listener_arn": listener, "to_target_group": new, "stages": [10, 50, 100], "hold": "600s" }
+    });
+    let action = build(params, env_for(clients, Mode::Drill, &run_id)).await;
+    let (cx, _cancel) = StepContext::for_tests(STEP, "drill");
+    let first = action.run(&cx).await;
+    watcher.await.unwrap();
+    set_down("10.1.9.101", false).await;
+    assert!(first.is_err(), "the first attempt fails in the hold");
+
+    // The listener now splits traffic; the second attempt works from the journal.
+    let outputs = action.run(&cx).await.expect("the second attempt succeeds");
+    assert_eq!(outputs["target_group_arn"], json!(new));
+    let modifies: Vec<Request> = tenant.mutating_requests().into_iter().filter(|request| request.operation.as_deref() == Some("ModifyListener")).collect();
+    let new_weights: Vec<Option<String>> = modifies.iter().map(|request| weight_in(request, &new)).collect();
+    assert_eq!(new_weights, vec![Some("10".into()), Some("10".into()), Some("50".into()), Some("100".into())]);
+
+    action.undo(&cx, &Outputs::new()).await.expect("undo succeeds");
+    assert_eq!(default_actions(&client, &listener).await, before, "undo restores the actions from before the first attempt");
+}
