@@ -120,6 +120,11 @@ async fn pitr_restore_with_writer_and_settings() {
     assert!(instance_outputs["cluster_wait_seconds"].as_f64().unwrap() >= 0.0);
     assert!(instance_outputs["instances_wait_seconds"].as_f64().unwrap() > 0.0, "an instance takes simulated minutes to create");
 
+    // Re-entry adopts the writer instead of creating it again.
+    let again = create.run(&instances_cx).await.unwrap_or_else(|error| panic!("create instances re-entry failed: {}", error.message));
+    assert_eq!(again["writer_instance_id"], instance_outputs["writer_instance_id"]);
+    assert_eq!(operations(&tenant, "CreateDBInstance"), 1);
+
     // Read the settings back as AWS reports them.
     let cluster = describe_cluster(&env, "eu-west-2", &cluster_id).await.expect("restored cluster");
     let scaling = cluster.serverless_v2_scaling_configuration().expect("Serverless v2 scaling");
