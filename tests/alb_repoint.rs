@@ -205,7 +205,7 @@ async fn targets_mode_registers_then_deregisters_others() {
             "deregister_others": true,
             "vpc_cidr": "10.1.0.0/16"
         },
-        "deregistration_delay": "600s"
+        "deregistration_delay": "1800s"
     });
     let (cx, _cancel) = StepContext::for_tests(STEP, "drill");
     let outputs = run(params, env_for(clients, Mode::Drill, &run_id), &cx).await.expect("targets mode succeeds");
@@ -213,8 +213,8 @@ async fn targets_mode_registers_then_deregisters_others() {
     assert_eq!(outputs["target_group_arn"], json!(group));
     assert_eq!(outputs["healthy_targets"], json!(2));
     assert_eq!(outputs["predicted_healthy_seconds"], json!(150.0));
-    assert_eq!(outputs["predicted_drain_seconds"], json!(600.0));
-    assert_eq!(deregistration_delay(&client, &group).await, "600");
+    assert_eq!(outputs["predicted_drain_seconds"], json!(1800.0));
+    assert_eq!(deregistration_delay(&client, &group).await, "1800");
     assert_eq!(states(&client, &group).await, vec!["10.1.9.10 draining", "10.1.9.11 healthy", "192.168.90.11 healthy"]);
 
     let requests: Vec<Request> = tenant.requests().into_iter().filter(|request| request.seq > since).collect();
