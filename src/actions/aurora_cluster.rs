@@ -125,7 +125,7 @@ pub(super) async fn find_owned_cluster(env: &ActionEnv, region: &str, cluster_id
 /// Records a cluster as created or adopted by this step.
 pub(super) async fn record_cluster(cx: &StepContext, cluster: &DbCluster, region: &str, event: ResourceEvent) -> Result<(), ActionError> {
     cx.record_resource(ResourceRecord {
-        resource_type: "rds:cluster".to_string(),
+        resource_type: CLUSTER.to_string(),
         id: cluster.db_cluster_identifier().unwrap_or_default().to_string(),
         region: region.to_string(),
         arn: cluster.db_cluster_arn().map(str::to_string),
@@ -340,7 +340,7 @@ pub(super) async fn delete_instance(
         })
         .await?;
     cx.record_resource(ResourceRecord {
-        resource_type: "rds:instance".to_string(),
+        resource_type: INSTANCE.to_string(),
         id: instance_id.to_string(),
         region: region.to_string(),
         arn: instance.db_instance_arn().map(str::to_string),

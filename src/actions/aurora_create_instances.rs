@@ -15,7 +15,7 @@ use drctl_executor::{Action, ActionError, Outputs, ResourceEvent, ResourceRecord
 use drctl_playbook::kinds::{CreateInstancesParams, InstanceSpec};
 
 use super::ActionEnv;
-use super::aurora_cluster::{self, CLUSTER};
+use super::aurora_cluster::{self, CLUSTER, INSTANCE};
 use crate::aws::AwsCall;
 use crate::aws::rds::{describe_cluster, rds_tags, tag_pairs};
 
@@ -99,7 +99,7 @@ impl CreateInstances {
 
 async fn record_instance(cx: &StepContext, instance: &DbInstance, region: &str, event: ResourceEvent) -> Result<(), ActionError> {
     cx.record_resource(ResourceRecord {
-        resource_type: "db-instance".to_string(),
+        resource_type: INSTANCE.to_string(),
         id: instance.db_instance_identifier().unwrap_or_default().to_string(),
         region: region.to_string(),
         arn: instance.db_instance_arn().map(str::to_string),
