@@ -169,12 +169,13 @@ async fn check_step(aws: &AwsClients, step: &Step, context: &RunContext, out: &m
             if params["target"]["cluster_id"].is_null() {
                 params["target"]["cluster_id"] = serde_json::Value::String(format!("<run>-{}", step.id));
             }
+            let snapshot_known = !has_unknowns(&params["snapshot"]);
             match kinds::parse_params::<RestoreSnapshotParams>(&params) {
-                Ok(params) => {
+                Ok(params) if snapshot_known => {
                     check_snapshot_selector(aws, &params.snapshot, &params.target.region, out).await;
                     check_cluster_settings(aws, &params.target, None, out).await;
                 }
-                Err(_) => {
+                _ => {
                     if let Ok(target) = serde_json::from_value::<RestoredClusterSettings>(params["target"].clone()) {
                         check_cluster_settings(aws, &target, None, out).await;
                     }
