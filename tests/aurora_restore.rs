@@ -295,10 +295,7 @@ async fn pitr_wait_survives_throttling() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pitr_dry_run_is_read_only() {
     let (_estate, tenant) = support::tenant("pitr-dry");
-    // NOTE: read-write clients, because the ReadOnlyGuard interceptor rejects
-    // every call (it finds no operation metadata). The request log below is
-    // what proves the dry run read-only.
-    let clients = support::clients(&tenant, false).await;
+    let clients = support::clients(&tenant, true).await;
     let env = support::env(clients, Mode::Drill, &support::unique_run_id("dry"));
     let cluster_id = format!("{}-c", env.run_id);
     let mut params = pitr_params(&cluster_id, "incident-10m");

@@ -75,8 +75,7 @@ impl RestoreSnapshot {
     async fn send_restore(&self, snapshot: &DbClusterSnapshot, resolved: &ResolvedTarget) -> Result<DbCluster, ActionError> {
         let target = &self.params.target;
         let region = self.region();
-        // The snapshot was found in the target region, so its identifier names
-        // it there. moto 5.2.5 does not accept an ARN here.
+        // The snapshot was found in the target region, so its identifier names it there.
         let snapshot_ref = snapshot
             .db_cluster_snapshot_identifier()
             .or(snapshot.db_cluster_snapshot_arn())
