@@ -11,9 +11,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOnlyGuard;
 
-/// Whether an AWS API operation can change state. Only the read-only verbs
-/// `Describe`, `List`, `Get` and `Head` pass, plus STS and IAM token reads;
-/// an unknown verb counts as mutating, so the guard fails closed.
+/// Whether an AWS API operation can change state. Only operations whose
+/// names start with `Describe`, `List`, `Get` or `Head` count as reads. An
+/// unknown verb counts as mutating, so the guard fails closed.
 pub fn is_mutating_operation(operation: &str) -> bool {
     const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Head"];
     !READ_PREFIXES.iter().any(|prefix| operation.starts_with(prefix))

@@ -36,7 +36,7 @@ impl PlainReporter {
         }
     }
 
-    /// The line for one event, or `None` for events not worth a line.
+    /// Formats one event as a line; events not worth a line give `None`.
     pub fn render(&mut self, event: &Event) -> Option<String> {
         let scale = self.time_scale;
         Some(match event {

@@ -432,7 +432,16 @@ async fn always_steps_run_after_cancel() {
         .await
         .unwrap();
     assert_eq!(resumed.outcome, Some(RunOutcome::Succeeded));
-    assert_eq!(fakes.count("run:cleanup"), 1, "finished always-steps do not run again");
+    assert_eq!(
+        fakes.count("run:cleanup"),
+        2,
+        "the resumed run did more work after the cleanup, so the cleanup runs again at its end"
+    );
+    let log = fakes.log();
+    let last_b = log.iter().rposition(|entry| entry == "run:b").unwrap();
+    let last_cleanup = log.iter().rposition(|entry| entry == "run:cleanup").unwrap();
+    assert!(last_cleanup > last_b, "cleanup must run after the resumed work: {log:?}");
+    assert!(records(&memory).iter().any(|r| matches!(r, Record::StepReset { step } if step == "cleanup")));
 }
 
 #[tokio::test(start_paused = true)]

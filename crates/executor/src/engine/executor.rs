@@ -171,6 +171,24 @@ impl Executor {
         let clock = RunClock::starting_at(Utc::now().max(state.last_time));
         let journal = Arc::new(Journal::new(store, Some(state), clock, self.faults.crash_after));
         journal.append(Record::RunResumed)?;
+
+        // After a cancel, the always-steps (cleanup) already ran, but the
+        // resumed run goes on with the cancelled steps and may create more,
+        // so each finished always-step runs again at the end.
+        let reset: Vec<String> = journal.with_state(|state| {
+            let work_left = plan.steps.iter().any(|spec| !spec.always && !state.steps[&spec.id].status.is_terminal());
+            if !work_left {
+                return Vec::new();
+            }
+            plan.steps
+                .iter()
+                .filter(|spec| spec.always && state.steps[&spec.id].status.is_terminal())
+                .map(|spec| spec.id.clone())
+                .collect()
+        });
+        for step in reset {
+            journal.append(Record::StepReset { step })?;
+        }
         self.drive(journal, plan, true).await
     }
 

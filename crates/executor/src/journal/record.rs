@@ -56,6 +56,10 @@ pub enum Record {
     UndoStarted { step: String },
     UndoSucceeded { step: String },
     UndoFailed { step: String, error: ActionError },
+    /// A finished `always` step becomes pending again, because a resumed run
+    /// will do more work after it (a cleanup ran at a cancel, then the
+    /// cancelled steps go on). Its earlier notes, resources and checks stay.
+    StepReset { step: String },
     RtoWarning(RtoWarning),
     /// A cancel or abort was requested. After a cancel the run still records
     /// `RunFinished`; after an abort it stops without it.
@@ -80,7 +84,8 @@ impl Record {
             | Record::Approval { step, .. }
             | Record::UndoStarted { step }
             | Record::UndoSucceeded { step }
-            | Record::UndoFailed { step, .. } => Some(step),
+            | Record::UndoFailed { step, .. }
+            | Record::StepReset { step } => Some(step),
             Record::UnwindStarted { failed_step } => Some(failed_step),
             Record::RunHeader(_)
             | Record::RunResumed

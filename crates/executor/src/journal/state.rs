@@ -273,6 +273,15 @@ impl RunState {
             Record::UndoStarted { step } => self.step_mut(step).undo = UndoStatus::Started,
             Record::UndoSucceeded { step } => self.step_mut(step).undo = UndoStatus::Succeeded,
             Record::UndoFailed { step, error } => self.step_mut(step).undo = UndoStatus::Failed { error: error.clone() },
+            Record::StepReset { step } => {
+                let state = self.step_mut(step);
+                state.status = StepStatus::Pending;
+                state.finished_at = None;
+                state.outputs = None;
+                state.error = None;
+                state.skip = None;
+                state.attempts = 0;
+            }
             Record::RtoWarning(warning) => self.rto_warnings.push(warning.clone()),
             Record::RunInterrupted { reason } => self.interruptions.push((time, *reason)),
             Record::RunFinished { outcome, manual_actions } => {
@@ -313,6 +322,7 @@ fn check_step_transition(step: &StepState, record: &Record) -> Result<(), String
         Record::UnwindStarted { .. } => status == Failed,
         Record::UndoStarted { .. } => status == Succeeded && matches!(step.undo, UndoStatus::NotStarted | UndoStatus::Started),
         Record::UndoSucceeded { .. } | Record::UndoFailed { .. } => status == Succeeded && step.undo == UndoStatus::Started,
+        Record::StepReset { .. } => status.is_terminal(),
         _ => true,
     };
     if allowed {
