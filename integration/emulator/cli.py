@@ -94,7 +94,8 @@ def start(args) -> int:
     if args.time_scale is not None:
         command += ["--time-scale", str(args.time_scale)]
     if not args.no_pg:
-        command += ["--pg-dir", str(PG_DIR)]
+        # An estate started by hand lives long, so keep its spend logs as fresh as a live gateway's.
+        command += ["--pg-dir", str(PG_DIR), "--spend-log-interval", "5"]
     if args.seed:
         command.append("--seed")
     with open(LOG, "ab") as log:

@@ -67,6 +67,9 @@ def main(argv=None) -> None:
     parser.add_argument("--pg-dir", help="start a throwaway TLS PostgreSQL under this directory")
     parser.add_argument("--detach", action="store_true", help="keep running when the parent process exits")
     parser.add_argument("--ready-file", help="also write the ready JSON to this file")
+    parser.add_argument("--spend-log-interval", type=float, default=0.0,
+                        help="insert a LiteLLM spend log row every this many real seconds, like live gateway "
+                             "traffic, so the newest row stays recent on a long-running estate; 0 turns it off")
     parser.add_argument("--remove-on-exit", help="delete this directory (e.g. the PostgreSQL one's parent) on exit")
     args = parser.parse_args(argv)
 
@@ -104,6 +107,8 @@ def main(argv=None) -> None:
             pg = postgres.start(args.pg_dir, ready["rds_endpoint_suffixes"])
             # The launcher stops PostgreSQL on exit; the watchdog covers SIGKILL.
             postgres.start_watchdog(pg, os.getpid(), args.remove_on_exit)
+            if args.spend_log_interval > 0:
+                postgres.start_traffic(pg, args.spend_log_interval, stopping)
             ready["pg"] = pg.to_json()
         line = json.dumps(ready)
         if args.ready_file:

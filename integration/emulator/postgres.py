@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +183,29 @@ def start(directory: str, rds_endpoint_suffixes: dict) -> PgServer:
         server.stop()
         raise
     return server
+
+
+def start_traffic(server: PgServer, interval: float, stopping) -> None:
+    """Insert one spend log row every `interval` real seconds until `stopping` is set.
+
+    A real gateway writes spend logs all the time, so the newest row of the
+    production database is seconds old. Without this, the fixture's newest row
+    ages with the estate and RPO measurements grow with its uptime.
+    """
+    insert = ('INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, "startTime", "endTime", model, status) '
+              "VALUES ('chatcmpl-live-' || md5(clock_timestamp()::text), 'acompletion', "
+              "now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', 'gpt-4o', 'success');")
+
+    def write_forever():
+        while not stopping.wait(interval):
+            result = subprocess.run(
+                _as_user(server.run_as, ["psql", "-q", "-h", str(server.directory), "-p", str(server.port),
+                                         "-U", "postgres", "-d", DATABASE, "-c", insert]),
+                capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"estate: spend log insert failed: {result.stderr.strip()}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=write_forever, name="spend-log-traffic", daemon=True).start()
 
 
 def start_watchdog(server: PgServer, watched_pid: int, remove_on_exit: str | None = None) -> None:
