@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from . import timeline
 from .scenarios import RunResult
 
 
@@ -87,3 +88,60 @@ def startup_adjusted_wall(result: RunResult, overhead_seconds: float) -> float:
 def detection_total(result: RunResult) -> float:
     """Sum of the run's "seen" latencies, in real seconds."""
     return sum(wait.seen_latency for wait in result.waits if wait.seen_latency is not None)
+
+
+@dataclass
+class ChainLink:
+    wait: "timeline.Wait"
+    # Real seconds from the end of the previous link (or the process start) to this wait's request.
+    gap_before: float
+
+
+@dataclass
+class RunChain:
+    """The chain of waits that actually bounded a run, traced back from its exit."""
+
+    links: list[ChainLink]
+    # Real seconds from the last link's ready time to the process exit.
+    gap_after: float
+
+    @property
+    def simulated_seconds(self) -> float:
+        return sum(link.wait.simulated_seconds for link in self.links)
+
+    @property
+    def gap_seconds(self) -> float:
+        return sum(link.gap_before for link in self.links) + self.gap_after
+
+
+def run_chain(result: RunResult) -> RunChain:
+    """Traces the run's binding chain backwards from its exit.
+
+    From the exit, the link is the wait that became ready last before that
+    moment; from that wait's request, the next link is again the wait ready
+    last before it, until none is left. So wall time = the links' simulated
+    durations / scale + the gaps between them, and the gaps hold everything
+    that is not simulated AWS time: polling delay, SQL checks, step
+    scheduling, process start-up and, for the runbooks, CLI start-ups.
+    """
+    moment = result.started_epoch + result.wall_seconds
+    links: list[ChainLink] = []
+    gap_after = None
+    remaining = list(result.waits)
+    while True:
+        ready = [wait for wait in remaining if wait.ready_at <= moment]
+        if not ready:
+            break
+        wait = max(ready, key=lambda candidate: candidate.ready_at)
+        gap = moment - wait.ready_at
+        if gap_after is None:
+            gap_after = gap
+        else:
+            links[-1].gap_before = gap
+        links.append(ChainLink(wait, 0.0))
+        remaining = [candidate for candidate in remaining if candidate.ready_at < wait.started]
+        moment = wait.started
+    links.reverse()
+    if links:
+        links[0].gap_before = links[0].wait.started - result.started_epoch
+    return RunChain(links, gap_after if gap_after is not None else result.wall_seconds)

@@ -5,6 +5,8 @@ bench/run prepares the virtualenv and the release build, then runs
 """
 
 import argparse
+import pickle
+import shutil
 import statistics
 import subprocess
 import sys
@@ -15,8 +17,9 @@ from . import analysis, fanout, offline, report, scenarios, waiters
 from .estate import REPO, Estate
 
 BENCH = REPO / "bench"
-# The smoke run keeps one AWS CLI runbook, the one with the fewest CLI start-ups.
-SMOKE_RUNS = ("drctl-drill", "drctl-incident", "cli-incident-parallel")
+# The smoke run keeps one run of each tool; of the AWS CLI runbooks, the one
+# with the fewest CLI start-ups, which dominate its time at a high scale.
+SMOKE_RUNS = ("drctl-drill", "cli-incident-parallel")
 
 
 def _log(message: str) -> None:
@@ -55,8 +58,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="drctl binary to measure (default: target/release/drctl)")
     parser.add_argument("--fanout-steps", type=int, help="restore_test steps of the scale run (default 200, smoke 20)")
     parser.add_argument("--output", type=Path, help="report file (default: BENCHMARKS.md, smoke: bench/out/BENCHMARKS.smoke.md)")
+    parser.add_argument("--render", type=Path, metavar="MEASUREMENTS",
+                        help="write the report from measurements saved by an earlier run (bench/out/*.pickle) "
+                             "instead of measuring")
     parser.add_argument("--command", default="bench/run", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.render:
+        with open(args.render, "rb") as handle:
+            inputs, output = pickle.load(handle)
+        output = args.output or output
+        output.write_text(report.render(inputs))
+        print(f"wrote {output}")
+        return 0
 
     scale = args.scale or (300.0 if args.smoke else 30.0)
     steps = args.fanout_steps or (20 if args.smoke else 200)
@@ -70,25 +84,33 @@ def main(argv: list[str] | None = None) -> int:
               "or pass --drctl", file=sys.stderr)
         return 2
 
+    # Measure a copy, so that a build by someone else cannot swap the binary mid-run.
+    drctl = out_dir / "bin" / "drctl"
+    drctl.parent.mkdir(exist_ok=True)
+    shutil.copy2(args.drctl, drctl)
+
     _log(f"writing AWS CLI waiters with delays divided by {scale:g} to {out_dir / 'aws-data'}")
     delays = waiters.write_override(venv_bin / "python", scale, out_dir / "aws-data")
 
     _log("timing drctl --version, validate and plan")
-    timings = offline.measure(args.drctl, timing_runs, warmup)
+    timings = offline.measure(drctl, timing_runs, warmup)
 
     _log(f"starting a private estate at time scale {scale:g}")
     estate = Estate.start(scale, out_dir)
     results: list[scenarios.RunResult] = []
     fanout_result = None
     try:
-        context = scenarios.Context(estate=estate, drctl=args.drctl, venv_bin=venv_bin,
+        context = scenarios.Context(estate=estate, drctl=drctl, venv_bin=venv_bin,
                                     aws_data_path=out_dir / "aws-data", scale=scale, out_dir=out_dir)
         aws_startup = offline.aws_cli_startup(venv_bin / "aws", estate.aws_env(scenarios.HARNESS_KEY),
                                               2 if args.smoke else timing_runs, 0 if args.smoke else warmup)
+        # The launcher seeded the estate; every later run gets a reset and a new seed.
+        seed = estate.ready["seed"]
         for spec in scenarios.SPECS:
             if args.smoke and spec.name not in SMOKE_RUNS:
                 continue
-            seed = estate.reset_and_seed()
+            if results:
+                seed = estate.reset_and_seed()
             health = scenarios.target_health_seconds(context, seed)
             _log(f"running {spec.name}")
             result = scenarios.run(context, spec, health, seed)
@@ -96,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"ratio {result.ratio:.3f}, {len(result.requests)} API calls")
             results.append(result)
 
-        estate.reset_and_seed()
+        # The restore tests need only PostgreSQL, so the estate is not reset for them.
         _log(f"running {steps} parallel restore tests")
         fanout_result = fanout.run(context, steps)
         _log(f"fan-out: exit {fanout_result.exit_code}, {fanout_result.wall_seconds:.1f} s, "
@@ -110,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         aws_startup=aws_startup, cli_overhead_seconds=statistics.mean(overheads) if overheads else None,
         fanout=fanout_result, waiter_delays=delays, aws_cli_version=_aws_cli_version(venv_bin / "aws"),
         drctl_binary=args.drctl,
-        drctl_version=subprocess.run([str(args.drctl), "--version"], capture_output=True, text=True).stdout.strip(),
+        drctl_version=subprocess.run([str(drctl), "--version"], capture_output=True, text=True).stdout.strip(),
         max_connections=fanout_result.max_connections if fanout_result else "unknown")
+    # The measurements, so that the report can be written again with --render.
+    with open(out_dir / ("measurements-smoke.pickle" if args.smoke else "measurements.pickle"), "wb") as handle:
+        pickle.dump((inputs, output), handle)
     output.write_text(report.render(inputs))
 
     for result in results:

@@ -50,7 +50,10 @@ class Estate:
 
     @classmethod
     def start(cls, time_scale: float, work_dir: Path) -> "Estate":
-        """Installs the estate's virtualenv if needed and starts a launcher that dies with this process."""
+        """Installs the estate's virtualenv if needed and starts a seeded launcher that dies with this process.
+
+        The ids of the seeded estate are in `ready["seed"]`, in the shape `integration/estate seed --json` prints.
+        """
         subprocess.run([str(INTEGRATION / "estate"), "install"], check=True)
         # Under /tmp, because as root PostgreSQL runs as another user, who must
         # reach the directory; the launcher removes it on exit.
@@ -58,7 +61,7 @@ class Estate:
         log = open(work_dir / "launcher.log", "ab")
         process = subprocess.Popen(
             [str(INTEGRATION / ".venv" / "bin" / "python"), "-m", "emulator.launcher",
-             "--time-scale", str(time_scale), "--pg-dir", f"{pg_parent}/pg", "--remove-on-exit", pg_parent],
+             "--time-scale", str(time_scale), "--seed", "--pg-dir", f"{pg_parent}/pg", "--remove-on-exit", pg_parent],
             cwd=str(INTEGRATION), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         line = b""

@@ -24,8 +24,10 @@ from .estate import Estate
 
 ACCESS_KEY = "AKIABENCHFANOUT00000"
 
-# Share of the run's AWS calls answered with Throttling.
-THROTTLE_RATE = 0.3
+# The run's first AWS calls that get a Throttling error. A count, not a
+# rate, because the run makes only a handful of calls and a rate could miss
+# them all.
+THROTTLED_CALLS = 2
 
 
 @dataclass
@@ -39,6 +41,8 @@ class FanoutResult:
     throttling_lines: int
     retry_lines: int
     refused_connections: int
+    # "connecting to ...: attempt N failed, retrying" lines: connections that failed and were retried.
+    connect_retries: int
     max_connections: str
     calls: dict
     throttled_calls: int
@@ -99,8 +103,7 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
     time_file = log_file.with_suffix(".time")
     subprocess.run([str(context.drctl), "validate", str(playbook)], check=True, capture_output=True)
 
-    estate.add_fault({"match": "*", "kind": "throttle", "rate": THROTTLE_RATE, "seed": 7,
-                      "access_key": ACCESS_KEY})
+    estate.add_fault({"match": "*", "kind": "throttle", "count": THROTTLED_CALLS, "access_key": ACCESS_KEY})
     env = estate.aws_env(ACCESS_KEY)
     env.update({"DRCTL_TIME_SCALE": str(context.scale), "DRCTL_DB_PASSWORD": estate.postgres.password,
                 "DRCTL_STATE_DIR": str(context.out_dir / "state")})
@@ -118,27 +121,30 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
     output_lines = output.splitlines()
     requests = timeline.parse(estate.requests(ACCESS_KEY))
     report_file = context.out_dir / "state" / "runs" / run_id / "report.json"
-    succeeded, failed, errors = _step_outcomes(report_file)
+    steps_report = _report_steps(report_file)
+    failed = [step for step in steps_report if step["status"] == "failed"]
+    messages = [(step.get("error") or {}).get("message", "") for step in failed]
     refusal = re.compile(r"too many clients|remaining connection slots|53300", re.IGNORECASE)
-    refusals = [line for line in output_lines if refusal.search(line)]
+    errors = sorted({message for message in messages if message})
+    if not steps_report:
+        errors.insert(0, f"no report at {report_file}")
     return FanoutResult(
         steps=steps, exit_code=exit_code, wall_seconds=wall,
         peak_rss_kb=scenarios.peak_rss_kb(time_file) if time_file.exists() else None,
-        succeeded_steps=succeeded, failed_steps=failed,
+        succeeded_steps=sum(1 for step in steps_report if step["status"] == "succeeded"),
+        failed_steps=len(failed),
         throttling_lines=sum(1 for line in output_lines if re.search(r"throttl|rate exceeded", line, re.IGNORECASE)),
         retry_lines=sum(1 for line in output_lines if re.search(r"retrying|StepRetrying", line, re.IGNORECASE)),
-        refused_connections=len(refusals), max_connections=max_connections(estate),
+        connect_retries=sum(1 for line in output_lines if re.search(r"connecting to .*attempt \d+ failed", line)),
+        refused_connections=sum(1 for message in messages if refusal.search(message)),
+        max_connections=max_connections(estate),
         calls=dict(timeline.calls_by_operation(requests)),
         throttled_calls=sum(1 for request in requests if request.fault),
         command=command, log_file=log_file, errors=errors[:5])
 
 
-def _step_outcomes(report_file: Path) -> tuple[int, int, list[str]]:
-    """Counts succeeded and failed steps in the run's report.json and returns distinct error messages."""
+def _report_steps(report_file: Path) -> list[dict]:
+    """Returns the steps of the run's report.json, or none when drctl wrote no report."""
     if not report_file.exists():
-        return 0, 0, [f"no report at {report_file}"]
-    steps = json.loads(report_file.read_text())["steps"]
-    succeeded = sum(1 for step in steps if step["status"] == "succeeded")
-    failed = sum(1 for step in steps if step["status"] == "failed")
-    errors = sorted({(step.get("error") or {}).get("message", "") for step in steps if step.get("error")})
-    return succeeded, failed, [error for error in errors if error]
+        return []
+    return json.loads(report_file.read_text())["steps"]

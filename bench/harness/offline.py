@@ -1,8 +1,8 @@
 """Offline figures: `drctl validate`, `drctl plan` and `drctl --version`, timed with hyperfine.
 
 hyperfine (Debian's package) runs each command after warm-up runs and reports
-the mean and minimum; without it, a timed loop of the same number of runs
-stands in. `plan` makes no AWS call, so no estate is needed.
+the mean and minimum. Without it, a timed loop of the same number of runs
+is used instead. `plan` makes no AWS call, so no estate is needed.
 """
 
 import json

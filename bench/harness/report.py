@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import analysis
 from .estate import REPO
-from .fanout import FanoutResult
+from .fanout import THROTTLED_CALLS, FanoutResult
 from .offline import Timing
 from .scenarios import RunResult
 
@@ -108,6 +108,11 @@ def _targets(inputs: Inputs) -> list[str]:
             rows.append(f"| {scenario}: never slower than the parallel AWS CLI runbook | "
                         f"{drctl.wall_seconds:.1f} s vs {parallel.wall_seconds:.1f} s | "
                         f"{_verdict(drctl.wall_seconds <= parallel.wall_seconds, f'{drctl.wall_seconds - parallel.wall_seconds:.1f} s slower')} |")
+            if inputs.cli_overhead_seconds is not None:
+                adjusted = analysis.startup_adjusted_wall(parallel, inputs.cli_overhead_seconds)
+                rows.append(f"| {scenario}: the same, CLI start-up scaled (see Method) | "
+                            f"{drctl.wall_seconds:.1f} s vs {adjusted:.1f} s | "
+                            f"{_verdict(drctl.wall_seconds <= adjusted, f'{drctl.wall_seconds - adjusted:.1f} s slower')} |")
     for timing in inputs.timings:
         if timing.label.startswith("plan "):
             rows.append(f"| `{timing.label}` under {PLAN_TARGET_MS:.0f} ms | mean {timing.mean_ms:.1f} ms, "
@@ -149,16 +154,85 @@ def _phases(inputs: Inputs) -> list[str]:
     return rows
 
 
+def _short_name(resource: str) -> str:
+    """Returns a resource's name: the target group name of a target group ARN, else the text after the last colon."""
+    if ":targetgroup/" in resource:
+        return resource.split(":targetgroup/", 1)[1].split("/", 1)[0]
+    return resource.rsplit(":", 1)[-1]
+
+
+def _chains(inputs: Inputs) -> list[str]:
+    lines = []
+    for result in inputs.results:
+        chain = analysis.run_chain(result)
+        steps = [f"start +{chain.links[0].gap_before:.2f} s" if chain.links else "start"]
+        for index, link in enumerate(chain.links):
+            if index:
+                steps.append(f"+{link.gap_before:.2f} s")
+            steps.append(f"{link.wait.what} `{_short_name(link.wait.resource)}` {link.wait.simulated_seconds:.0f} s")
+        steps.append(f"+{chain.gap_after:.2f} s exit")
+        structural = chain.simulated_seconds - result.path.simulated_seconds
+        lines += [
+            f"- **{result.spec.name}**: " + " → ".join(steps) + ".",
+            f"  Simulated durations on this chain: {chain.simulated_seconds:.0f} s, "
+            f"{structural:+.0f} s against the critical path's {result.path.simulated_seconds:.0f} s. "
+            f"Gaps (real time outside simulated AWS work): {chain.gap_seconds:.2f} s, "
+            f"= {chain.gap_seconds * result.scale:.0f} simulated seconds.",
+        ]
+    return lines
+
+
+def _polls(result: RunResult, wait) -> int:
+    """Counts the run's polls of a wait's resource from its request until it was seen ready."""
+    return sum(1 for request in result.requests
+               if request.operation == wait.poll_operation and request.region == wait.region
+               and wait.started <= request.start <= (wait.seen_at or wait.ready_at)
+               and request.names(wait.related))
+
+
+def _observations(inputs: Inputs) -> list[str]:
+    """States, from the measurements alone, what separates each drctl run from its bound and from the runbook."""
+    lines = []
+    for result in inputs.results:
+        if result.spec.tool != "drctl":
+            continue
+        chain = analysis.run_chain(result)
+        excess = result.wall_seconds - result.bound_seconds
+        structural = (chain.simulated_seconds - result.path.simulated_seconds) / result.scale
+        polling = sum(link.wait.seen_latency or 0.0 for link in chain.links)
+        lines.append(f"- **{result.spec.name}** is {excess:.2f} s over its bound. "
+                     f"{structural:.2f} s of that are simulated work that ran one after another where the "
+                     f"critical path runs it side by side (binding chain: "
+                     + ", ".join(f"{link.wait.what} in {link.wait.region}" for link in chain.links) + "). "
+                     f"The other {chain.gap_seconds:.2f} s are gaps on the chain, {polling:.2f} s of them "
+                     "polling delay (seen latency) and the rest calls, checks and scheduling.")
+        worst = sorted((wait for wait in result.waits if wait.seen_latency is not None),
+                       key=lambda wait: wait.seen_latency, reverse=True)[:3]
+        if worst:
+            lines.append("  Largest detection latencies: " + ", ".join(
+                f"{wait.what} in {wait.region} {wait.seen_latency:.2f} s "
+                f"({wait.seen_latency * result.scale:.0f} simulated s, {_polls(result, wait)} polls)"
+                for wait in worst) + ".")
+        serial = _by(inputs.results, result.spec.scenario, "aws-cli", "serial")
+        if serial is not None and result.waits and serial.waits:
+            drctl_polls = sum(_polls(result, wait) for wait in result.waits) / len(result.waits)
+            cli_polls = sum(_polls(serial, wait) for wait in serial.waits) / len(serial.waits)
+            drctl_seen = analysis.detection_total(result) / len(result.waits)
+            cli_seen = analysis.detection_total(serial) / len(serial.waits)
+            lines.append(f"  Per wait, drctl polled {drctl_polls:.1f} times and saw readiness "
+                         f"{drctl_seen:.2f} s late on average; the serial runbook's waiters polled "
+                         f"{cli_polls:.1f} times and saw it {cli_seen:.2f} s late. API calls in all: "
+                         f"{len(result.requests)} against {len(serial.requests)}.")
+    return lines
+
+
 def _waits(result: RunResult) -> list[str]:
     rows = [f"**{result.spec.name}** (times in real seconds; × {result.scale:g} for simulated seconds)", "",
             "| wait | resource | region | started at | ready at | seen after | acted after | polls |",
             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for wait in sorted(result.waits, key=lambda wait: wait.started):
-        polls = sum(1 for request in result.requests
-                    if request.operation == wait.poll_operation and request.region == wait.region
-                    and wait.started <= request.start <= (wait.seen_at or wait.ready_at)
-                    and request.names({wait.resource}))
-        resource = wait.resource if len(wait.resource) <= 48 else "…" + wait.resource[-47:]
+        polls = _polls(result, wait)
+        resource = _short_name(wait.resource)
         rows.append(f"| {wait.what} | `{resource}` | {wait.region} | {wait.started - result.started_epoch:.2f} | "
                     f"{wait.ready_at - result.started_epoch:.2f} | {_seconds(wait.seen_latency)} | "
                     f"{_seconds(wait.acted_latency)} | {polls} |")
@@ -190,8 +264,8 @@ def _fanout(inputs: Inputs) -> list[str]:
     if fanout is None:
         return ["Not run."]
     lines = [
-        f"`{' '.join(fanout.command[4:])}` (the playbook is generated into bench/out), with a throttling "
-        f"rule on {int(0.3 * 100)} % of the run's AWS calls.",
+        f"`{' '.join(fanout.command[4:])}` (the playbook is generated into bench/out). The first "
+        f"{THROTTLED_CALLS} AWS calls of the run get a Throttling error from the emulator.",
         "",
         "| figure | value |", "| --- | --- |",
         f"| exit code | {fanout.exit_code} |",
@@ -200,6 +274,8 @@ def _fanout(inputs: Inputs) -> list[str]:
         f"| steps succeeded / failed | {fanout.succeeded_steps} / {fanout.failed_steps} |",
         f"| PostgreSQL max_connections | {fanout.max_connections} |",
         f"| failed steps refused by PostgreSQL (too many clients) | {fanout.refused_connections} |",
+        f"| connection attempts that failed and were retried (\"attempt N failed, retrying\" lines) | "
+        f"{fanout.connect_retries} |",
         f"| AWS calls (throttled) | {sum(fanout.calls.values())} ({fanout.throttled_calls}): "
         + (", ".join(f"{op} {count}" for op, count in sorted(fanout.calls.items())) or "none") + " |",
         f"| output lines mentioning throttling | {fanout.throttling_lines} |",
@@ -261,6 +337,10 @@ def render(inputs: Inputs) -> str:
         "",
         *_targets(inputs),
         "",
+        "### What separates drctl from the bound",
+        "",
+        *_observations(inputs),
+        "",
         "## Recovery runs",
         "",
         *_runs(inputs),
@@ -268,6 +348,12 @@ def render(inputs: Inputs) -> str:
         "### Where the time went",
         "",
         *_phases(inputs),
+        "",
+        "The binding chain of each run, traced back from its exit: each arrow is a gap in real seconds "
+        "(polling delay, SQL checks, step scheduling, process start-up; for the runbooks also CLI start-up), "
+        "each link a wait with its simulated duration (bench/harness/analysis.py).",
+        "",
+        *_chains(inputs),
         "",
         "### Detection latency per wait",
         "",

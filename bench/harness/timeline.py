@@ -49,7 +49,7 @@ class Request:
         return self.status < 400 and not self.fault
 
     def names(self, ids: set[str]) -> bool:
-        """Whether a parameter value is one of `ids`, or an ARN ending in one of them."""
+        """Returns whether a parameter value is one of `ids` or an ARN that ends in one of them."""
         for value in _flat_values(self.params):
             if value in ids or any(value.endswith(":" + resource_id) for resource_id in ids):
                 return True
@@ -80,10 +80,15 @@ def calls_by_operation(requests: list[Request]) -> Counter:
     return Counter(request.operation for request in requests)
 
 
-# Parameters that identify resources in Describe calls; a Describe without any
-# of them lists every resource of its type in the region.
+# Parameters that select resources in Describe calls; a Describe without any
+# of them lists every resource of its type in the region. Query protocol
+# parameters arrive flattened, as in `Filters.Filter.1.Name`.
 _IDENTIFYING_PARAMS = ("DBClusterIdentifier", "DBInstanceIdentifier", "DBClusterSnapshotIdentifier",
                        "TargetGroupArn", "Filters")
+
+
+def _identifies(request: Request) -> bool:
+    return any(key.split(".", 1)[0] in _IDENTIFYING_PARAMS for key in request.params)
 
 # Timed operations: (what, parameter naming the resource, emulator duration name, polling operation).
 # Copies pick their duration at run time; target registrations take their
@@ -191,7 +196,7 @@ def waits(requests: list[Request], durations: dict[str, float], scale: float,
             if request.start < wait.ready_at or request.region != wait.region:
                 continue
             if wait.seen_at is None and request.operation == wait.poll_operation and (
-                    request.names({wait.resource}) or not any(p in request.params for p in _IDENTIFYING_PARAMS)):
+                    request.names(wait.related) or not _identifies(request)):
                 wait.seen_at = request.start
             if (wait.acted_at is None and request.operation == wait.dependent_operation
                     and request.names(wait.related)):
