@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import analysis, fanout, offline, report, scenarios, waiters
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     drctl.parent.mkdir(exist_ok=True)
     shutil.copy2(args.drctl, drctl)
 
+    measured_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    machine, commit = report.machine(), report.git_commit()
+
     _log(f"writing AWS CLI waiters with delays divided by {scale:g} to {out_dir / 'aws-data'}")
     delays = waiters.write_override(venv_bin / "python", scale, out_dir / "aws-data")
 
@@ -133,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         fanout=fanout_result, waiter_delays=delays, aws_cli_version=_aws_cli_version(venv_bin / "aws"),
         drctl_binary=args.drctl,
         drctl_version=subprocess.run([str(drctl), "--version"], capture_output=True, text=True).stdout.strip(),
-        max_connections=fanout_result.max_connections if fanout_result else "unknown")
+        max_connections=fanout_result.max_connections if fanout_result else "unknown",
+        machine=machine, commit=commit, measured_at=measured_at)
     # The measurements, so that the report can be written again with --render.
     with open(out_dir / ("measurements-smoke.pickle" if args.smoke else "measurements.pickle"), "wb") as handle:
         pickle.dump((inputs, output), handle)

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class FanoutResult:
     log_file: Path
     # Distinct error messages of failed steps, at most five.
     errors: list[str] = field(default_factory=list)
+    # The most frequent errors of retried connection attempts, with their counts.
+    retry_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def write_playbook(path: Path, steps: int, estate: Estate) -> None:
@@ -106,7 +109,9 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
     estate.add_fault({"match": "*", "kind": "throttle", "count": THROTTLED_CALLS, "access_key": ACCESS_KEY})
     env = estate.aws_env(ACCESS_KEY)
     env.update({"DRCTL_TIME_SCALE": str(context.scale), "DRCTL_DB_PASSWORD": estate.postgres.password,
-                "DRCTL_STATE_DIR": str(context.out_dir / "state")})
+                "DRCTL_STATE_DIR": str(context.out_dir / "state"),
+                # restore_test logs the error of each failed connection attempt at info.
+                "DRCTL_LOG": "warn,drctl::actions::restore_test=info"})
     run_id = f"b{int(time.time()) % 1_000_000}-fanout{steps}"
     command = ["/usr/bin/time", "-v", "-o", str(time_file), str(context.drctl), "run", str(playbook),
                "--mode", "drill", "--max-parallel", str(steps), "--progress", "plain", "--run-id", run_id]
@@ -117,15 +122,21 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
     wall = time.monotonic() - started
     estate.clear_faults()
 
-    output = log_file.read_text(errors="replace")
+    output = re.sub(r"\x1b\[[0-9;]*m", "", log_file.read_text(errors="replace"))
     output_lines = output.splitlines()
+    retry_reasons = Counter()
+    for line in output_lines:
+        if "database connection failed; retrying" in line and "error=" in line:
+            reason = line.split("error=", 1)[1].strip()
+            retry_reasons[re.sub(r"fanout-\d+", "fanout-N", reason)[:200]] += 1
     requests = timeline.parse(estate.requests(ACCESS_KEY))
     report_file = context.out_dir / "state" / "runs" / run_id / "report.json"
     steps_report = _report_steps(report_file)
     failed = [step for step in steps_report if step["status"] == "failed"]
     messages = [(step.get("error") or {}).get("message", "") for step in failed]
     refusal = re.compile(r"too many clients|remaining connection slots|53300", re.IGNORECASE)
-    errors = sorted({message for message in messages if message})
+    # The steps differ only in their host name, so errors are told apart without it.
+    errors = sorted({re.sub(r"fanout-\d+", "fanout-N", message) for message in messages if message})
     if not steps_report:
         errors.insert(0, f"no report at {report_file}")
     return FanoutResult(
@@ -140,7 +151,7 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
         max_connections=max_connections(estate),
         calls=dict(timeline.calls_by_operation(requests)),
         throttled_calls=sum(1 for request in requests if request.fault),
-        command=command, log_file=log_file, errors=errors[:5])
+        command=command, log_file=log_file, errors=errors[:5], retry_reasons=dict(retry_reasons.most_common(3)))
 
 
 def _report_steps(report_file: Path) -> list[dict]:
