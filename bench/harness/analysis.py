@@ -38,13 +38,13 @@ def phases(result: RunResult) -> list[Phase]:
     ]
 
 
-def invocation_overheads(result: RunResult) -> list[float]:
-    """Seconds each AWS CLI invocation of a serial runbook spent outside AWS requests.
+def invocation_overheads(result: RunResult) -> list[tuple[float, float]]:
+    """Seconds each AWS CLI invocation of a serial runbook spent before its first and after its last AWS request.
 
-    That is the time from the process start to its first request plus the time
-    from its last request to its exit: interpreter start-up, loading the
-    service model, and printing. Only runs whose invocations never overlap
-    (the serial runbooks) give exact figures, so parallel runs return none.
+    The first part is interpreter start-up and loading the service model, the
+    second printing and exit. Only runs whose invocations never overlap (the
+    serial runbooks) attribute requests to invocations exactly, so parallel
+    runs return none.
     """
     if result.spec.variant != "serial":
         return []
@@ -52,37 +52,66 @@ def invocation_overheads(result: RunResult) -> list[float]:
     for start, end, _branch in result.cli_invocations:
         inside = [request for request in result.requests if start <= request.start and request.end <= end]
         if inside:
-            overheads.append((inside[0].start - start) + (end - inside[-1].end))
+            overheads.append((inside[0].start - start, end - inside[-1].end))
     return overheads
 
 
-def invocations_on_path(result: RunResult) -> int:
-    """Estimates how many CLI invocations ran one after another on the run's longest branch.
+def mean_overhead(results: list[RunResult]) -> tuple[float, float] | None:
+    """Returns the mean (start-up, exit) seconds of a CLI invocation over the serial runbooks, or None."""
+    parts = [part for result in results for part in invocation_overheads(result)]
+    if not parts:
+        return None
+    return (sum(start for start, _ in parts) / len(parts), sum(exit for _, exit in parts) / len(parts))
 
-    The runbooks label each invocation with a branch: `main` runs alone, the
-    parallel runbooks' branches run side by side (cleanup branches end in
-    "-cleanup"). Of each group of side-by-side branches the one with the
-    most invocations is counted.
+
+def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(interval for interval in intervals if interval[1] > interval[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlap(first: list[tuple[float, float]], second: list[tuple[float, float]]) -> float:
+    return sum(max(0.0, min(a_end, b_end) - max(a_start, b_start))
+               for a_start, a_end in first for b_start, b_end in second)
+
+
+def startup_on_chain(result: RunResult, mean: tuple[float, float]) -> float:
+    """Real seconds of CLI start-up and exit that lie in the gaps of the run's binding chain.
+
+    Only those delay the run: a `wait` command that starts while its resource
+    is still being created costs nothing. Serial runs use each invocation's
+    measured start-up and exit; parallel runs, whose requests cannot be
+    attributed to invocations, use the serial runs' means.
     """
-    counts: dict[str, int] = {}
-    for _start, _end, branch in result.cli_invocations:
-        counts[branch] = counts.get(branch, 0) + 1
-    main = counts.pop("main", 0)
-    cleanup = [count for branch, count in counts.items() if branch.endswith("-cleanup")]
-    work = [count for branch, count in counts.items() if not branch.endswith("-cleanup")]
-    return main + max(work, default=0) + max(cleanup, default=0)
+    exact = invocation_overheads(result)
+    intervals = []
+    for index, (start, end, _branch) in enumerate(result.cli_invocations):
+        head, tail = exact[index] if len(exact) == len(result.cli_invocations) else mean
+        intervals += [(start, start + head), (end - tail, end)]
+
+    chain = run_chain(result)
+    gaps = []
+    moment = result.started_epoch
+    for link in chain.links:
+        gaps.append((moment, link.wait.started))
+        moment = link.wait.ready_at
+    gaps.append((moment, result.started_epoch + result.wall_seconds))
+    return _overlap(_union(intervals), _union(gaps))
 
 
-def startup_adjusted_wall(result: RunResult, overhead_seconds: float) -> float:
-    """Wall time with the CLI's start-up scaled like every simulated duration.
+def startup_adjusted_wall(result: RunResult, mean: tuple[float, float]) -> float:
+    """Estimates the wall time with the CLI's start-up scaled like every simulated duration.
 
-    A CLI start-up of `overhead_seconds` costs that much real time against a
-    real restore; on the estate, where the restore is `scale` times shorter,
-    it should cost `overhead_seconds / scale`. This removes the difference
-    for the invocations on the run's longest branch.
+    A CLI start-up of S seconds costs S real seconds against a real restore;
+    on the estate, where the restore is `scale` times shorter, it should cost
+    S / scale. This removes the difference for the start-up time on the
+    run's binding chain.
     """
-    count = invocations_on_path(result)
-    return result.wall_seconds - count * overhead_seconds * (1 - 1 / result.scale)
+    return result.wall_seconds - startup_on_chain(result, mean) * (1 - 1 / result.scale)
 
 
 def detection_total(result: RunResult) -> float:

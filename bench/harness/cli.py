@@ -7,7 +7,6 @@ bench/run prepares the virtualenv and the release build, then runs
 import argparse
 import pickle
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -130,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         estate.stop()
 
-    overheads = [value for result in results for value in analysis.invocation_overheads(result)]
+    mean = analysis.mean_overhead(results)
     inputs = report.Inputs(
         command=args.command, scale=scale, smoke=args.smoke, results=results, timings=timings,
-        aws_startup=aws_startup, cli_overhead_seconds=statistics.mean(overheads) if overheads else None,
+        aws_startup=aws_startup, cli_overhead_seconds=sum(mean) if mean else None,
         fanout=fanout_result, waiter_delays=delays, aws_cli_version=_aws_cli_version(venv_bin / "aws"),
         drctl_binary=args.drctl,
         drctl_version=subprocess.run([str(drctl), "--version"], capture_output=True, text=True).stdout.strip(),

@@ -49,8 +49,8 @@ class FanoutResult:
     throttled_calls: int
     command: list[str]
     log_file: Path
-    # Distinct error messages of failed steps, at most five.
-    errors: list[str] = field(default_factory=list)
+    # The most frequent errors of failed steps, at most five, with their counts.
+    errors: dict[str, int] = field(default_factory=dict)
     # The most frequent errors of retried connection attempts, with their counts.
     retry_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -128,17 +128,17 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
     for line in output_lines:
         if "database connection failed; retrying" in line and "error=" in line:
             reason = line.split("error=", 1)[1].strip()
-            retry_reasons[re.sub(r"fanout-\d+", "fanout-N", reason)[:200]] += 1
+            retry_reasons[_error_class(reason)] += 1
     requests = timeline.parse(estate.requests(ACCESS_KEY))
     report_file = context.out_dir / "state" / "runs" / run_id / "report.json"
     steps_report = _report_steps(report_file)
     failed = [step for step in steps_report if step["status"] == "failed"]
     messages = [(step.get("error") or {}).get("message", "") for step in failed]
     refusal = re.compile(r"too many clients|remaining connection slots|53300", re.IGNORECASE)
-    # The steps differ only in their host name, so errors are told apart without it.
-    errors = sorted({re.sub(r"fanout-\d+", "fanout-N", message) for message in messages if message})
+    # Errors are grouped without what differs from step to step: host, step id, attempts and time.
+    errors = Counter(_error_class(message) for message in messages if message)
     if not steps_report:
-        errors.insert(0, f"no report at {report_file}")
+        errors[f"no report at {report_file}"] += 1
     return FanoutResult(
         steps=steps, exit_code=exit_code, wall_seconds=wall,
         peak_rss_kb=scenarios.peak_rss_kb(time_file) if time_file.exists() else None,
@@ -151,7 +151,13 @@ def run(context: scenarios.Context, steps: int) -> FanoutResult:
         max_connections=max_connections(estate),
         calls=dict(timeline.calls_by_operation(requests)),
         throttled_calls=sum(1 for request in requests if request.fault),
-        command=command, log_file=log_file, errors=errors[:5], retry_reasons=dict(retry_reasons.most_common(3)))
+        command=command, log_file=log_file, errors=dict(errors.most_common(5)), retry_reasons=dict(retry_reasons.most_common(3)))
+
+
+def _error_class(message: str) -> str:
+    message = re.sub(r"fanout-\d+", "fanout-N", message)
+    message = re.sub(r"check-\d+", "check-N", message)
+    return re.sub(r"\(\d+ attempts over [\d.]+ s\)", "(N attempts over T s)", message)[:240]
 
 
 def _report_steps(report_file: Path) -> list[dict]:

@@ -98,6 +98,7 @@ def _seconds(value: float | None) -> str:
 
 def _targets(inputs: Inputs) -> list[str]:
     rows = ["| target | measured | verdict |", "| --- | --- | --- |"]
+    mean = analysis.mean_overhead(inputs.results)
     for scenario in ("drill", "incident"):
         drctl = _by(inputs.results, scenario, "drctl")
         if drctl is None:
@@ -112,8 +113,8 @@ def _targets(inputs: Inputs) -> list[str]:
             rows.append(f"| {scenario}: ≥ 25 % less wall time than the serial AWS CLI runbook | "
                         f"{drctl.wall_seconds:.1f} s vs {serial.wall_seconds:.1f} s: {saving * 100:.1f} % less | "
                         f"{_verdict(saving >= CLI_SAVING_TARGET, f'{(CLI_SAVING_TARGET - saving) * 100:.1f} points short')} |")
-            if inputs.cli_overhead_seconds is not None:
-                adjusted = analysis.startup_adjusted_wall(serial, inputs.cli_overhead_seconds)
+            if mean is not None:
+                adjusted = analysis.startup_adjusted_wall(serial, mean)
                 saving_adjusted = 1 - drctl.wall_seconds / adjusted
                 rows.append(f"| {scenario}: the same, CLI start-up scaled (see Method) | "
                             f"{drctl.wall_seconds:.1f} s vs {adjusted:.1f} s: {saving_adjusted * 100:.1f} % less | "
@@ -126,8 +127,8 @@ def _targets(inputs: Inputs) -> list[str]:
             rows.append(f"| {scenario}: never slower than the parallel AWS CLI runbook | "
                         f"{drctl.wall_seconds:.1f} s vs {parallel.wall_seconds:.1f} s | "
                         f"{_verdict(drctl.wall_seconds <= parallel.wall_seconds, f'{drctl.wall_seconds - parallel.wall_seconds:.1f} s slower')} |")
-            if inputs.cli_overhead_seconds is not None:
-                adjusted = analysis.startup_adjusted_wall(parallel, inputs.cli_overhead_seconds)
+            if mean is not None:
+                adjusted = analysis.startup_adjusted_wall(parallel, mean)
                 rows.append(f"| {scenario}: the same, CLI start-up scaled (see Method) | "
                             f"{drctl.wall_seconds:.1f} s vs {adjusted:.1f} s | "
                             f"{_verdict(drctl.wall_seconds <= adjusted, f'{drctl.wall_seconds - adjusted:.1f} s slower')} |")
@@ -303,8 +304,12 @@ def _fanout(inputs: Inputs) -> list[str]:
         lines += ["", "Most frequent errors of the retried connection attempts (drctl's info log):", ""]
         lines += [f"- {count} × `{reason}`" for reason, count in fanout.retry_reasons.items()]
     if fanout.errors:
-        lines += ["", "Distinct step errors:", ""]
-        lines += [f"- `{error[:300]}`" for error in fanout.errors]
+        lines += ["", "Most frequent errors of the failed steps:", ""]
+        if isinstance(fanout.errors, dict):
+            lines += [f"- {count} × `{error[:300]}`" for error, count in fanout.errors.items()]
+        else:
+            # Measurements saved before errors were counted hold a list of samples.
+            lines += [f"- `{error[:300]}`" for error in fanout.errors]
     return lines
 
 
@@ -354,9 +359,9 @@ def render(inputs: Inputs) -> str:
            if inputs.cli_overhead_seconds is None else
            f"{overhead} on average (from the serial runbooks' traces and request log), which weighs as much as "
            f"{inputs.cli_overhead_seconds * inputs.scale:.0f} simulated seconds per invocation at this scale. ")
-        + "That time is not scaled like the AWS durations. The \"CLI start-up scaled\" rows remove the "
-        "distortion for the invocations on the runbook's longest branch; they are estimates, the raw figures "
-        "are measured.",
+        + "That time is not scaled like the AWS durations. The \"CLI start-up scaled\" rows scale the part of "
+        "it that lies in the gaps of the runbook's binding chain (a `wait` command starting while its resource "
+        "is still being created delays nothing); they are estimates, the raw figures are measured.",
         "",
         "## Targets",
         "",
