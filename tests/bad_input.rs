@@ -3,8 +3,8 @@
 //! mutated playbooks given to `validate` and `plan`.
 //!
 //! The loader's own property tests (`crates/playbook/tests/no_panic.rs`,
-//! proptest, 300 cases each) cover the library; these cover the binary, so a
-//! panic in the CLI glue or the runner is caught too.
+//! proptest, 300 cases each) cover the library. These tests cover the
+//! binary, so they also catch a panic in the CLI glue or the runner.
 
 mod support;
 
