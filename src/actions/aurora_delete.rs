@@ -338,6 +338,65 @@ impl DeleteAction {
 
 /// Identifier of a cluster's final snapshot: at most 255 characters, no double
 /// hyphen and no trailing hyphen, as RDS requires.
+/// What one region's cleanup did.
+#[derive(Default)]
+struct RegionOutcome {
+    deleted: usize,
+    refused: Vec<String>,
+    protection_errors: Vec<String>,
+}
+
+impl DeleteAction {
+    /// Deletes this run's clusters (with their instances), loose instances and
+    /// snapshots in one region, clusters concurrently.
+    async fn clean_region(&self, cx: &StepContext, region: &str) -> Result<RegionOutcome, ActionError> {
+        let mut outcome = RegionOutcome::default();
+        let plan = self.plan_region(region).await?;
+        for refusal in &plan.refused {
+            tracing::warn!(run_id = cx.run_id(), step_id = cx.step_id(), region = %region, "{refusal}");
+        }
+        outcome.refused.extend(plan.refused.iter().cloned());
+
+        let clusters = futures_util::future::join_all(
+            plan.clusters.iter().map(|target| async move { (target, self.delete_cluster(cx, region, target).await) }),
+        )
+        .await;
+        for (target, result) in clusters {
+            match result {
+                Ok(()) => outcome.deleted += 1 + target.instances.len(),
+                Err(error) if error.message.contains(TAG_DELETION_PROTECTION_SET) => {
+                    outcome.protection_errors.push(error.message)
+                }
+                Err(error) => return Err(error),
+            }
+        }
+
+        for instance in &plan.instances {
+            self.delete_instance(cx, region, instance).await?;
+            outcome.deleted += 1;
+        }
+        if self.params.wait {
+            for instance in &plan.instances {
+                self.wait_instance_gone(cx, region, instance.db_instance_identifier().unwrap_or_default()).await?;
+            }
+        }
+
+        let rds = self.env.aws.rds(region);
+        for snapshot in &plan.snapshots {
+            let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
+            delete_snapshot(cx, &rds, region, id, snapshot.db_cluster_snapshot_arn().map(str::to_string)).await?;
+            outcome.deleted += 1;
+        }
+        if self.params.wait {
+            for snapshot in &plan.snapshots {
+                let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
+                wait_snapshot_gone(cx, self.poller(), &rds, region, id).await?;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
 fn final_snapshot_id(cluster: &str, run_id: &str) -> String {
     let mut id: String = format!("{cluster}-final-{run_id}")
         .chars()
@@ -389,46 +448,19 @@ impl Action for DeleteAction {
     }
 
     async fn run(&self, cx: &StepContext) -> Result<Outputs, ActionError> {
+        // Regions, and clusters within a region, are cleaned up concurrently:
+        // each delete is a wait of minutes on AWS's side, and a drill's
+        // cleanup would otherwise take the sum of them.
+        let regions = self.regions();
+        let outcomes = futures_util::future::join_all(regions.iter().map(|region| self.clean_region(cx, region))).await;
         let mut deleted = 0usize;
         let mut refused = Vec::new();
         let mut protection_errors = Vec::new();
-
-        for region in self.regions() {
-            let plan = self.plan_region(&region).await?;
-            for refusal in &plan.refused {
-                tracing::warn!(run_id = cx.run_id(), step_id = cx.step_id(), region = %region, "{refusal}");
-            }
-            refused.extend(plan.refused);
-
-            for target in &plan.clusters {
-                match self.delete_cluster(cx, &region, target).await {
-                    Ok(()) => deleted += 1 + target.instances.len(),
-                    Err(error) if error.message.contains(TAG_DELETION_PROTECTION_SET) => protection_errors.push(error.message),
-                    Err(error) => return Err(error),
-                }
-            }
-            for instance in &plan.instances {
-                self.delete_instance(cx, &region, instance).await?;
-                deleted += 1;
-            }
-            if self.params.wait {
-                for instance in &plan.instances {
-                    self.wait_instance_gone(cx, &region, instance.db_instance_identifier().unwrap_or_default()).await?;
-                }
-            }
-
-            let rds = self.env.aws.rds(&region);
-            for snapshot in &plan.snapshots {
-                let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
-                delete_snapshot(cx, &rds, &region, id, snapshot.db_cluster_snapshot_arn().map(str::to_string)).await?;
-                deleted += 1;
-            }
-            if self.params.wait {
-                for snapshot in &plan.snapshots {
-                    let id = snapshot.db_cluster_snapshot_identifier().unwrap_or_default();
-                    wait_snapshot_gone(cx, self.poller(), &rds, &region, id).await?;
-                }
-            }
+        for outcome in outcomes {
+            let outcome = outcome?;
+            deleted += outcome.deleted;
+            refused.extend(outcome.refused);
+            protection_errors.extend(outcome.protection_errors);
         }
 
         // A note, not a check: reports list checks as pass/fail evidence of the restore.
