@@ -1,4 +1,4 @@
-"""Figures derived from the measured runs: phases, CLI start-up overhead, target verdicts."""
+"""Figures derived from the measured runs: phases, CLI start-up overhead and binding chains."""
 
 from dataclasses import dataclass
 
@@ -39,7 +39,7 @@ def phases(result: RunResult) -> list[Phase]:
 
 
 def invocation_overheads(result: RunResult) -> list[tuple[float, float]]:
-    """Seconds each AWS CLI invocation of a serial runbook spent before its first and after its last AWS request.
+    """Returns the seconds each CLI invocation of a serial runbook spent before its first and after its last request.
 
     The first part is interpreter start-up and loading the service model, the
     second printing and exit. Only runs whose invocations never overlap (the
@@ -80,7 +80,7 @@ def _overlap(first: list[tuple[float, float]], second: list[tuple[float, float]]
 
 
 def startup_on_chain(result: RunResult, mean: tuple[float, float]) -> float:
-    """Real seconds of CLI start-up and exit that lie in the gaps of the run's binding chain.
+    """Returns the real seconds of CLI start-up and exit that lie in the gaps of the run's binding chain.
 
     Only those delay the run: a `wait` command that starts while its resource
     is still being created costs nothing. Serial runs use each invocation's
@@ -115,7 +115,7 @@ def startup_adjusted_wall(result: RunResult, mean: tuple[float, float]) -> float
 
 
 def detection_total(result: RunResult) -> float:
-    """Sum of the run's "seen" latencies, in real seconds."""
+    """Returns the sum of the run's "seen" latencies, in real seconds."""
     return sum(wait.seen_latency for wait in result.waits if wait.seen_latency is not None)
 
 
