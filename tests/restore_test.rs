@@ -73,10 +73,11 @@ async fn direct_client() -> tokio_postgres::Client {
     let pg = pg();
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(&pg.ca_file).unwrap();
-    for certificate in rustls_pemfile::certs(&mut pem.as_slice()) {
+    use rustls_pki_types::pem::PemObject;
+    for certificate in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
         roots.add(certificate.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)

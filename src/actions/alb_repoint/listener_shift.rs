@@ -268,7 +268,7 @@ async fn shift_stages(
         tracing::info!(run_id = cx.run_id(), step_id = cx.step_id(), stage, target_group = to_arn, "{} shifted", endpoint.label());
 
         if position + 1 < shift.stages.len() {
-            health::hold_healthy(cx, action.env.poller(None), client, region, to_arn, hold, *stage).await?;
+            health::hold_healthy(cx, action.env.poller(None).steady(), client, region, to_arn, hold, *stage).await?;
         }
     }
     Ok(())

@@ -207,11 +207,16 @@ impl Action for RestoreTest {
             attempt_timeout: self.params.connect_timeout.as_std(),
             window: self.params.connect_retry_window.map(|window| window.as_std()),
         };
+        // Many restore tests may aim at one server (a playbook with a test per
+        // table, or a fan-out); beyond a few sessions each they only exhaust
+        // its max_connections, so sessions per dialled address are limited.
+        let permit = connection_slot(&self.target.dial_host, self.target.dial_port).acquire_owned().await;
         let (connection, connect_time) = connect::connect_with_retry(cx, &self.target, &transport, &password, &settings).await?;
         drop(password);
 
         let outcomes = checks::run_all(cx, &connection.client, &planned, self.params.statement_timeout.as_std()).await?;
         drop(connection);
+        drop(permit);
 
         let passed = outcomes.iter().filter(|outcome| outcome.passed).count();
         let failed = outcomes.len() - passed;
@@ -236,4 +241,21 @@ impl Action for RestoreTest {
         // A restore test creates nothing and writes nothing, so there is nothing to reverse.
         Ok(())
     }
+}
+
+/// Sessions one drctl process opens at once to one database address.
+const SESSIONS_PER_ADDRESS: usize = 16;
+
+/// The semaphore that limits sessions to `host:port`, shared by every restore test of the process.
+fn connection_slot(host: &str, port: u16) -> std::sync::Arc<tokio::sync::Semaphore> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    static SLOTS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>> = OnceLock::new();
+    let slots = SLOTS.get_or_init(Mutex::default);
+    let mut slots = slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    slots
+        .entry(format!("{host}:{port}"))
+        .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(SESSIONS_PER_ADDRESS)))
+        .clone()
 }

@@ -89,7 +89,7 @@ pub fn ca_bundle_path(explicit: Option<&str>) -> (PathBuf, &'static str) {
 pub fn tls_transport(explicit: Option<&str>) -> Result<Transport, ActionError> {
     let (path, source) = ca_bundle_path(explicit);
     let roots = load_roots(&path, source)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| ActionError::fatal(format!("restore_test: failed to set up TLS: {error}")))?
@@ -106,7 +106,8 @@ fn load_roots(path: &Path, source: &str) -> Result<RootCertStore, ActionError> {
         ))
     })?;
     let mut roots = RootCertStore::empty();
-    for (index, certificate) in rustls_pemfile::certs(&mut bytes.as_slice()).enumerate() {
+    use rustls_pki_types::pem::PemObject;
+    for (index, certificate) in rustls_pki_types::CertificateDer::pem_slice_iter(&bytes).enumerate() {
         let certificate = certificate.map_err(|error| {
             ActionError::fatal(format!(
                 "restore_test: certificate {} in CA bundle {} (from {source}) is not valid PEM: {error}",
