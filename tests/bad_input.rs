@@ -490,7 +490,6 @@ fn hostile_playbook_documents_never_panic() {
 /// overflow the stack while saphyr builds the tree, before the loader's
 /// 64-level depth check sees it; flow nesting stops at saphyr's recursion limit.
 #[test]
-#[ignore = "bug: drctl validate aborts with a stack overflow on 4,000 levels of block nesting"]
 fn deep_block_nesting_is_rejected() {
     let (estate, tenant) = support::tenant("deepblock");
     let drctl = Drctl::new(estate, &tenant);

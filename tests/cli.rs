@@ -116,7 +116,7 @@ fn ctrl_c_runs_cleanup_then_resume_finishes() {
     let drctl = Drctl::new(estate, &tenant);
     let mut args = vec!["run".to_string(), playbook("quarterly-restore-drill.yaml"), "--run-id".into(), "rctrlc".into()];
     args.extend(drctl.estate_vars());
-    let mut child = drctl.command().args(&args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = drctl.command().args(&args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
 
     // Interrupt once the restores have started.
     let journal = drctl.run_dir("rctrlc").join("journal.jsonl");

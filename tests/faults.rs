@@ -127,7 +127,6 @@ fn failure_message(case: &Fatal, journal: &[serde_json::Value], output: &std::pr
 }
 
 #[test]
-#[ignore = "bug: not-found errors of aurora.restore_pitr and aurora.copy_snapshot name the resource and region but not the failed AWS operation"]
 fn non_retryable_error_names_operation() {
     let _serial = one_drill();
     for case in &FATAL_ERRORS {
@@ -146,7 +145,7 @@ fn non_retryable_error_names_operation() {
 fn non_retryable_error_fails_fast_and_cleans_up() {
     let _serial = one_drill();
     for case in FATAL_ERRORS {
-        let (drctl, run_id, output, journal) = run_fatal(&case);
+        let (_drctl, run_id, output, journal) = run_fatal(&case);
         let estate = drctl_testkit::Estate::shared();
         assert_eq!(output.status.code(), Some(1), "{}: the drill should fail\n{}", case.name, describe(&output));
 

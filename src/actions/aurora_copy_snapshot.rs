@@ -153,7 +153,7 @@ impl CopySnapshotAction {
             Ok(output) => output,
             Err(error) if is_not_found(AwsCall::code(&error)) => {
                 return Err(ActionError::fatal(format!(
-                    "KMS key '{key}' not found in destination region {} (copying snapshot {} from {}); \
+                    "DescribeKey: KMS key '{key}' not found in destination region {} (copying snapshot {} from {}); \
                      create the key or alias in {} or name one that exists there",
                     params.destination_region, source.id, params.source_region, params.destination_region
                 )));

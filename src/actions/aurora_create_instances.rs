@@ -150,7 +150,7 @@ impl Action for CreateInstances {
         let cluster_started = Instant::now();
         if describe_cluster(&self.env.aws.rds(region), region, &params.cluster_id).await?.is_none() {
             return Err(ActionError::fatal(format!(
-                "cluster {} not found in {region}; check cluster_id and region, or run the restore step first",
+                "DescribeDBClusters: cluster {} not found in {region}; check cluster_id and region, or run the restore step first",
                 params.cluster_id
             )));
         }

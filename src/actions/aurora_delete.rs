@@ -468,6 +468,15 @@ impl Action for DeleteAction {
         if !protection_errors.is_empty() {
             return Err(ActionError::fatal(protection_errors.join("; ")));
         }
+        // With scope `listed` the playbook named each resource, so leaving one
+        // behind is a failure; scope `run` only reports what it left alone.
+        if self.params.scope == DeleteScope::Listed && !refused.is_empty() {
+            return Err(ActionError::fatal(format!(
+                "refused to delete {} listed resource(s): {}",
+                refused.len(),
+                refused.join("; ")
+            )));
+        }
         let mut outputs = Outputs::new();
         outputs.insert("deleted".into(), deleted.into());
         outputs.insert("refused".into(), refused.len().into());

@@ -110,7 +110,7 @@ impl RestorePitr {
         if let Some(cluster_id) = &self.params.source_cluster {
             let cluster = describe_cluster(&rds, region, cluster_id).await?.ok_or_else(|| {
                 ActionError::fatal(format!(
-                    "source cluster {cluster_id} not found in {region}; check source_cluster, or set source_resource_id if the cluster was deleted"
+                    "DescribeDBClusters: source cluster {cluster_id} not found in {region}; check source_cluster, or set source_resource_id if the cluster was deleted"
                 ))
             })?;
             return source_from_cluster(&cluster, SourceReference::ClusterId(cluster_id.clone()), region);

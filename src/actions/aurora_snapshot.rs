@@ -71,7 +71,7 @@ impl Action for SnapshotAction {
             )),
             None => {
                 return Err(ActionError::fatal(format!(
-                    "cluster '{}' not found in {}; check the cluster parameter and the region",
+                    "DescribeDBClusters: cluster '{}' not found in {}; check the cluster parameter and the region",
                     params.cluster, params.region
                 )));
             }

@@ -75,7 +75,7 @@ pub async fn resolve_snapshot(
         }
         return found.ok_or_else(|| {
             ActionError::fatal(format!(
-                "cluster snapshot '{id}' not found in {region}; check the id or ARN and the region"
+                "DescribeDBClusterSnapshots: cluster snapshot '{id}' not found in {region}; check the id or ARN and the region"
             ))
         });
     }
@@ -108,7 +108,7 @@ pub async fn resolve_snapshot(
         .max_by_key(|snapshot| snapshot.snapshot_create_time().map(|time| (time.secs(), time.subsec_nanos())))
         .ok_or_else(|| {
             ActionError::fatal(format!(
-                "no available {:?} cluster snapshot of '{cluster}' in {region}; take one or name a snapshot by id",
+                "DescribeDBClusterSnapshots: no available {:?} cluster snapshot of '{cluster}' in {region}; take one or name a snapshot by id",
                 selector.snapshot_type
             ))
         })

@@ -51,7 +51,15 @@ impl StepResolver for PlaybookResolver {
             return Ok(Prepared::Skip { reason: format!("condition {condition} is false") });
         }
 
-        let params = step.resolve_params(&context).map_err(|error| ActionError::fatal(error.to_string()))?;
+        let params = match step.resolve_params(&context) {
+            Ok(params) => params,
+            // A dry run records no real outputs, so steps that read them can
+            // only say what they would do.
+            Err(error) if self.env.aws.is_read_only() => {
+                return Ok(Prepared::Run(Box::new(UnresolvedInDryRun { kind: step.kind.clone(), reason: error.to_string() })));
+            }
+            Err(error) => return Err(ActionError::fatal(error.to_string())),
+        };
         let mut env = self.env.clone();
         env.step_id = step.id.clone();
         env.expected = step.expected.map(|expected| expected.as_std().div_f64(self.time_scale));
@@ -91,5 +99,34 @@ impl Action for NamedOutputs {
 
     async fn undo(&self, cx: &StepContext, outputs: &Outputs) -> Result<(), ActionError> {
         self.inner.undo(cx, outputs).await
+    }
+}
+
+/// Stands in, during a dry run, for a step whose parameters need outputs that
+/// only a real run of earlier steps produces.
+struct UnresolvedInDryRun {
+    kind: String,
+    reason: String,
+}
+
+#[async_trait]
+impl Action for UnresolvedInDryRun {
+    fn describe(&self) -> String {
+        format!("{} with values from earlier steps", self.kind)
+    }
+
+    async fn dry_run(&self, _cx: &StepContext) -> Result<Vec<String>, ActionError> {
+        Ok(vec![format!(
+            "would run {} once earlier steps have produced its inputs; a dry run cannot resolve them ({})",
+            self.kind, self.reason
+        )])
+    }
+
+    async fn run(&self, _cx: &StepContext) -> Result<Outputs, ActionError> {
+        Err(ActionError::fatal(format!("{} cannot run: {}", self.kind, self.reason)))
+    }
+
+    async fn undo(&self, _cx: &StepContext, _outputs: &Outputs) -> Result<(), ActionError> {
+        Ok(())
     }
 }

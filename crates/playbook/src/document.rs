@@ -16,6 +16,30 @@ use crate::diagnostic::{Diagnostic, Severity};
 /// Maximum nesting of mappings and sequences. Playbooks need fewer than ten
 /// levels; the limit keeps hostile input from exhausting the stack.
 const MAX_DEPTH: usize = 64;
+/// Indentation (plus block indicators) beyond which a line cannot belong to a
+/// document within `MAX_DEPTH`, even at eight columns per level.
+const MAX_INDENT_COLUMNS: usize = MAX_DEPTH * 8;
+
+/// The 1-based line with the widest run of leading spaces and block
+/// indicators (`- `, `? `, `: `), and that width.
+fn deepest_line(source: &str) -> Option<(usize, usize)> {
+    source
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let bytes = line.as_bytes();
+            let mut width = 0;
+            while width < bytes.len() {
+                match bytes[width] {
+                    b' ' => width += 1,
+                    b'-' | b'?' | b':' if bytes.get(width + 1) == Some(&b' ') => width += 2,
+                    _ => break,
+                }
+            }
+            (index + 1, width)
+        })
+        .max_by_key(|(_, width)| *width)
+}
 
 /// A position range in the source, 1-based line and column in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,6 +77,20 @@ impl Document {
             root: serde_json::Value::Null,
             spans: HashMap::new(),
         };
+
+        // The YAML parser builds its tree recursively, so block nesting deep
+        // enough to overflow the stack is rejected before parsing. Every block
+        // level needs one more column of indentation or one more `- `, `? ` or
+        // `: ` on its line, so this bound is a safe over-estimate of depth.
+        if let Some((line, width)) = deepest_line(source).filter(|(_, width)| *width > MAX_INDENT_COLUMNS) {
+            let position = Position { line, col: 1, width: 1 };
+            return Err(document.error_at(
+                "too-deep",
+                position,
+                format!("line {line} is indented {width} columns; playbooks nest at most {MAX_DEPTH} levels"),
+                Some("flatten the structure; a playbook never needs this much nesting".to_string()),
+            ));
+        }
 
         let nodes = match MarkedYamlOwned::load_from_str(source) {
             Ok(nodes) => nodes,

@@ -66,9 +66,10 @@ fn check(value: &serde_json::Value) -> Result<Vec<Effect>, ParamError> {
         }
         ids.push(reader.id.as_str());
     }
-    Ok(ids
-        .into_iter()
-        .map(|id| Effect::new(EffectAction::Create, "rds:instance", id, &params.region))
+    // Adding instances changes the cluster too, so a protected cluster is caught.
+    let cluster = Effect::new(EffectAction::Modify, "rds:cluster", &params.cluster_id, &params.region);
+    Ok(std::iter::once(cluster)
+        .chain(ids.into_iter().map(|id| Effect::new(EffectAction::Create, "rds:instance", id, &params.region)))
         .collect())
 }
 

@@ -8,8 +8,9 @@
 //! - In a playbook that allows drill mode, every such change must target a
 //!   resource whose id derives from `run.id` or from an earlier step's output,
 //!   so a drill only changes what the run created. Steps whose `when` is false
-//!   in drill mode are exempt. Effects marked `owned_only` are exempt from both
-//!   rules, because the action checks drctl's ownership tags before it acts.
+//!   in drill mode are exempt. Effects marked `owned_only` are exempt from this
+//!   rule, because the action checks drctl's ownership tags before it acts, but
+//!   not from the first: naming a protected resource is an error even then.
 
 use indexmap::IndexMap;
 
@@ -39,7 +40,7 @@ pub fn check(
 
     for (step, &index) in playbook.steps.iter().zip(file_indexes) {
         let position = document.locate(&format!("/steps/{index}/kind"), false);
-        for effect in step.effects.iter().filter(|e| e.mutates() && !e.owned_only) {
+        for effect in step.effects.iter().filter(|e| e.mutates()) {
             for protected in &playbook.protected {
                 if protected.resource_type == effect.resource_type
                     && glob_match(&protected.id, &effect.id)
