@@ -378,10 +378,14 @@ async fn delete_of_unowned_cluster_is_refused() {
         "region": SOURCE_REGION,
         "clusters": [SeedInfo::CLUSTER_ID, untagged],
     });
-    let outputs = run_step("aurora.delete", "cleanup", params, support::env(clients, Mode::Drill, &run_id)).await.unwrap();
+    let error = run_step("aurora.delete", "cleanup", params, support::env(clients, Mode::Drill, &run_id))
+        .await
+        .expect_err("a listed delete that leaves its resources alone fails");
 
-    assert_eq!(outputs["deleted"], json!(0));
-    assert_eq!(outputs["refused"], json!(2));
+    // The playbook named both clusters, so the step fails and names them.
+    assert!(error.message.contains("refused to delete 2 listed resource(s)"), "{}", error.message);
+    assert!(error.message.contains(SeedInfo::CLUSTER_ID), "{}", error.message);
+    assert!(error.message.contains(&untagged), "{}", error.message);
     let ops = operations(&tenant);
     assert!(!ops.iter().any(|op| op == "DeleteDBCluster"), "operations: {ops:?}");
     assert!(!ops.iter().any(|op| op == "DeleteDBInstance"), "operations: {ops:?}");
