@@ -46,18 +46,16 @@ const DENSE_FRACTION: f64 = 0.01;
 const MAX_CONSECUTIVE_POLL_ERRORS: u32 = 20;
 const MIN_INTERVAL: Duration = Duration::from_millis(50);
 const MAX_INTERVAL: Duration = Duration::from_secs(30);
-/// Longest gap between polls while waiting for an expected duration, before the time scale.
+/// Maximum gap between polls while waiting for an expected duration, before the time scale.
 const CHECKPOINT_GAP: Duration = Duration::from_secs(60);
 
 impl Poller {
-    /// A schedule derived from the expected duration of the wait: the first
-    /// poll after 1/200 of it and at most every 1/50 of it, within 50 ms–30 s.
-    /// Without an expectation it starts at 2 s and caps at 30 s, divided by
-    /// `time_scale` (greater than 1 only on the emulated estate).
-    ///
-    /// With an expected duration, the gaps between checkpoints are capped at
-    /// 60 s divided by `time_scale`, so an operator sees fresh status at least
-    /// once a (simulated) minute.
+    /// Builds the schedule for a step with an expected duration (the
+    /// checkpoints described on [`Poller`]), or without one. With one, no two
+    /// polls are more than 60 s apart, so an operator sees fresh status at
+    /// least once a minute. Without one, polling starts at 2 s and slows to
+    /// 30 s. Both constants are divided by `time_scale`, which is above 1
+    /// only on the emulated estate.
     pub fn for_expected(expected: Option<Duration>, time_scale: f64) -> Poller {
         let scale = if time_scale.is_finite() && time_scale > 0.0 { time_scale } else { 1.0 };
         match expected {
@@ -79,13 +77,13 @@ impl Poller {
         Poller { initial, max: max.max(initial), expected: None }
     }
 
-    /// The same bounds without the expected-duration schedule, for polls that
+    /// Returns the same bounds without the expected-duration schedule, for polls that
     /// watch a state over a fixed time (such as a health hold) rather than wait for a change.
     pub fn steady(self) -> Poller {
         Poller { expected: None, ..self }
     }
 
-    /// The delay before the next poll, `since_start` into the step, after a delay of `previous`.
+    /// Computes the delay before the next poll, `since_start` into the step, after a delay of `previous`.
     fn next_delay(&self, since_start: Duration, previous: Duration) -> Duration {
         let Some(expected) = self.expected else {
             return previous.mul_f64(1.5).min(self.max);
@@ -186,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn expected_schedule_polls_less_than_a_fixed_30s_waiter() {
+    fn expected_schedule_beats_30s_waiter() {
         // Count polls of a 12-minute wait that becomes ready exactly on time.
         let expected = Duration::from_secs(12 * 60);
         let poller = Poller::for_expected(Some(expected), 1.0);
