@@ -63,7 +63,7 @@ impl ActionEnv {
         ownership::tags(&self.run_id, &self.playbook, &self.step_id)
     }
 
-    /// Whether `tags` say this run created the resource.
+    /// Returns whether `tags` show that this run created the resource.
     pub fn created_by_this_run(&self, tags: &[(String, String)]) -> bool {
         ownership::created_by_run(tags, &self.run_id)
     }

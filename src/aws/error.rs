@@ -24,8 +24,8 @@ const THROTTLING_CODES: &[&str] = &[
     "BandwidthLimitExceeded",
 ];
 
-/// Error codes of a resource busy in another operation; retried because the
-/// operation that holds it will finish.
+/// Error codes of a resource busy in another operation. They are retried,
+/// because the other operation will finish.
 const TRANSITIONAL_CODES: &[&str] = &[
     "InvalidDBClusterStateFault",
     "InvalidDBInstanceState",
@@ -74,7 +74,7 @@ pub fn classify_code(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     }
 }
 
-/// Whether an AWS error code means the resource does not exist.
+/// Returns whether an AWS error code means the resource does not exist.
 pub fn is_not_found(code: Option<&str>) -> bool {
     code.is_some_and(|code| NOT_FOUND_CODES.contains(&code))
 }

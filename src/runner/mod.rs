@@ -1,8 +1,8 @@
 //! Runs a playbook: loads it, builds the executor's plan, wires actions,
 //! approvals, progress and signals, and writes the reports when the run ends.
 //!
-//! This is the only place that knows the playbook crate, the executor and the
-//! AWS actions together; each of those stays ignorant of the others.
+//! This is the only module that uses the playbook crate, the executor and the
+//! AWS actions together. None of those three depends on the others.
 
 mod approver;
 mod resolver;
@@ -277,7 +277,7 @@ fn exit_status(report: &RunReport, objectives_met: bool) -> ExitStatus {
     }
 }
 
-/// Whether the run met its RTO and RPO targets, as the report judges them
+/// Reports whether the run met its RTO and RPO targets, as the report judges them
 /// from the journal. A run whose report cannot be built counts as met here;
 /// the failure to write reports is printed separately.
 fn objectives_met(run_dir: &Path) -> bool {
@@ -302,14 +302,14 @@ fn spawn_signal_handler(cancel: drctl_executor::CancelHandle) -> tokio::task::Jo
     })
 }
 
-/// A run id that sorts by time and is valid inside RDS identifiers (starts with a letter).
+/// Generates a run id that sorts by time and is valid inside RDS identifiers (starts with a letter).
 pub fn new_run_id() -> String {
     let suffix: u16 = rand::random();
     format!("r{}-{suffix:04x}", Utc::now().format("%Y%m%d-%H%M%S"))
 }
 
-/// The lock that keeps two runs of one playbook off the same target: the
-/// playbook name and its effective variables, which select the target.
+/// Names the lock that keeps two runs of one playbook off the same target:
+/// the playbook name and its effective variables, which select the target.
 fn target_lock_name(playbook: &Playbook) -> String {
     use sha2::Digest;
     let vars = serde_json::to_string(&playbook.vars).unwrap_or_default();
